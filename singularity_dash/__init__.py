@@ -1,0 +1,3 @@
+"""Singularity: an interactive 3D neural-network visualizer built on Dash."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,104 @@
+"""The app factory: `create_app(config) -> Dash`, and `server` for gunicorn."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Dash, dcc, html
+from flask import jsonify, send_from_directory
+
+from .api import api
+from .cache import build_cache
+from .config import PROJECT_ROOT, Config
+from .runtime import EXTENSION
+from .service import ModelService
+
+log = logging.getLogger(__name__)
+BOOTSTRAP_URL = "/vendor/bootstrap.min.css"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "SAMEORIGIN",
+}
+
+
+def _bootstrap_css_dir() -> Path:
+    """Bootstrap 5's CSS as shipped in the bootstrap-flask wheel, so no CDN is needed."""
+    import flask_bootstrap
+
+    return Path(flask_bootstrap.__file__).parent / "static" / "bootstrap5" / "css"
+
+
+def build_navbar() -> dbc.Navbar:
+    """The navigation bar shown on every page."""
+    links = [
+        dbc.NavItem(dbc.NavLink("Home", href="/", active="exact")),
+        dbc.NavItem(dbc.NavLink("XOR", href="/xor", active="exact", id="nav-xor")),
+        dbc.NavItem(dbc.NavLink("MNIST", href="/mnist", active="exact", id="nav-mnist")),
+    ]
+    return dbc.Navbar(
+        dbc.Container([dbc.NavbarBrand("Singularity", href="/"), dbc.Nav(links, navbar=True)], fluid=True),
+        color="dark",
+        dark=True,
+        className="mb-3",
+    )
+
+
+def create_app(config: Config | None = None) -> Dash:
+    """A fresh Dash app with the model service, the activation cache and the JSON API."""
+    config = config or Config.from_env()
+    started = time.monotonic()
+    cache = build_cache(config.redis_url, config.cache_timeout, config.cache_threshold)
+    service = ModelService(config.models_dir, cache)
+    app = Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(PROJECT_ROOT / "pages"),
+        assets_folder=str(PROJECT_ROOT / "assets"),
+        external_stylesheets=[BOOTSTRAP_URL],
+        suppress_callback_exceptions=True,
+        title="Singularity",
+        update_title=None,
+        compress=True,
+    )
+    server = app.server
+    server.config["SINGULARITY"] = config
+    server.config["MAX_CONTENT_LENGTH"] = config.max_upload_bytes * 2  # base64 and form overhead
+    server.extensions[EXTENSION] = {"service": service, "cache": cache, "config": config}
+    server.register_blueprint(api)
+    _add_routes(server, service, cache)
+    app.layout = html.Div(
+        [build_navbar(), dbc.Container(dash.page_container, fluid=True, className="pb-4")],
+    )
+    log.info("app ready in %.2fs (cache: %s)", time.monotonic() - started, cache.kind)
+    return app
+
+
+def _add_routes(server, service: ModelService, cache) -> None:
+    css_dir = _bootstrap_css_dir()
+
+    @server.get(BOOTSTRAP_URL)
+    def bootstrap_css():
+        return send_from_directory(css_dir, "bootstrap.min.css", max_age=7 * 24 * 3600)
+
+    @server.get("/healthz")
+    def healthz():
+        stats = cache.stats
+        return jsonify(
+            {
+                "status": "ok",
+                "models": service.model_names,
+                "cache": {"backend": cache.kind, "healthy": cache.healthy,
+                          "hits": stats.hits, "misses": stats.misses, "errors": stats.errors},
+            }
+        )
+
+    @server.after_request
+    def add_security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response

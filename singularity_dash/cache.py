@@ -1,0 +1,154 @@
+"""The shared activation cache: flask-caching backends holding bytes we serialize ourselves.
+
+Embedded (per-process memory) by default; Redis when a URL is given, so every worker and dyno shares
+it. Values are `np.savez` archives read back with `allow_pickle=False`: nothing from the cache is
+ever unpickled. A failing backend never fails a request: the caller computes uncached, a warning is
+logged once per outage, and the cache is retried after a short back-off.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from flask_caching.backends.rediscache import RedisCache
+from flask_caching.backends.simplecache import SimpleCache
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 2.0
+
+
+class RawBytesSerializer:
+    """Stores bytes as they are; refuses anything else, so Redis never holds a pickle of ours."""
+
+    def dumps(self, value: bytes, protocol: int | None = None) -> bytes:
+        """The bytes unchanged (TypeError for any other value)."""
+        if not isinstance(value, (bytes, bytearray)):
+            raise TypeError("the activation cache stores bytes only")
+        return bytes(value)
+
+    def loads(self, value: bytes | None) -> bytes | None:
+        """The bytes unchanged."""
+        return value
+
+
+class BytesRedisCache(RedisCache):
+    """flask-caching's RedisCache without pickling: values are raw bytes."""
+
+    serializer = RawBytesSerializer()
+
+
+def build_backend(redis_url: str | None, timeout: int, threshold: int):
+    """A Redis backend for `redis_url` (short socket timeouts), else an embedded in-memory one."""
+    if redis_url:
+        import redis
+
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=0.25, socket_timeout=0.5)
+        return BytesRedisCache(host=client, default_timeout=timeout, key_prefix="singularity:")
+    return SimpleCache(threshold=threshold, default_timeout=timeout)
+
+
+def pack_arrays(arrays: dict[str, np.ndarray]) -> bytes:
+    """Named arrays to `.npz` bytes."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def unpack_arrays(blob: bytes) -> dict[str, np.ndarray]:
+    """`.npz` bytes back to named arrays; never unpickles (allow_pickle=False)."""
+    with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
+        return {name: archive[name] for name in archive.files}
+
+
+@dataclass
+class CacheStats:
+    """Counters a health or stats endpoint can show."""
+
+    hits: int = 0
+    misses: int = 0
+    errors: int = 0
+
+
+class ArrayCache:
+    """get/set of array dicts on a flask-caching backend, degrading to 'no cache' when the backend fails."""
+
+    def __init__(self, backend, kind: str):
+        self.backend = backend
+        self.kind = kind  # "redis" or "embedded", for health output
+        self.stats = CacheStats()
+        self._lock = threading.Lock()
+        self._down_since: float | None = None
+        self._retry_at = 0.0
+
+    def get(self, key: str) -> dict[str, np.ndarray] | None:
+        """The arrays stored under `key`, or None on a miss, an unreadable value or a backend failure."""
+        if not self._available():
+            return None
+        try:
+            blob = self.backend.get(key)
+        except Exception as exc:  # any backend error: serve uncached
+            self._record_failure(exc)
+            return None
+        self._record_success()
+        if blob is None:
+            self._count("misses")
+            return None
+        try:
+            arrays = unpack_arrays(blob)
+        except (ValueError, OSError, EOFError):  # a foreign or damaged value: treat as a miss
+            self._count("misses")
+            return None
+        self._count("hits")
+        return arrays
+
+    def set(self, key: str, arrays: dict[str, np.ndarray]) -> None:
+        """Store arrays under `key`; silently skipped while the backend is down."""
+        if not self._available():
+            return
+        try:
+            self.backend.set(key, pack_arrays(arrays))
+        except Exception as exc:
+            self._record_failure(exc)
+            return
+        self._record_success()
+
+    @property
+    def healthy(self) -> bool:
+        """False while the backend is considered down."""
+        return self._down_since is None
+
+    def _count(self, field: str) -> None:
+        with self._lock:
+            setattr(self.stats, field, getattr(self.stats, field) + 1)
+
+    def _available(self) -> bool:
+        return self._down_since is None or time.monotonic() >= self._retry_at
+
+    def _record_failure(self, exc: Exception) -> None:
+        with self._lock:
+            self.stats.errors += 1
+            self._retry_at = time.monotonic() + RETRY_AFTER_SECONDS
+            first = self._down_since is None
+            if first:
+                self._down_since = time.monotonic()
+        if first:
+            log.warning("%s activation cache failed (%s); serving uncached until it recovers", self.kind, exc)
+
+    def _record_success(self) -> None:
+        if self._down_since is None:
+            return
+        with self._lock:
+            was_down, self._down_since = self._down_since, None
+        if was_down is not None:
+            log.warning("%s activation cache is back", self.kind)
+
+
+def build_cache(redis_url: str | None, timeout: int = 24 * 3600, threshold: int = 5000) -> ArrayCache:
+    """The activation cache the settings ask for."""
+    return ArrayCache(build_backend(redis_url, timeout, threshold), "redis" if redis_url else "embedded")
