@@ -14,6 +14,7 @@ from flask import jsonify, send_from_directory
 from .api import api
 from .cache import build_cache
 from .config import PROJECT_ROOT, Config
+from .jobs import build_background_manager
 from .runtime import EXTENSION
 from .service import ModelService
 
@@ -64,6 +65,7 @@ def create_app(config: Config | None = None) -> Dash:
         title="Singularity",
         update_title=None,
         compress=True,
+        background_callback_manager=build_background_manager(config),
     )
     server = app.server
     server.config["SINGULARITY"] = config
