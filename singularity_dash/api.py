@@ -95,6 +95,20 @@ def _read_input(model: str, length: int):
     return validate_vector(body["input"], length)
 
 
+@api.get("/models/<name>/forward")
+def forward_needs_post(name: str):
+    """The page router would answer any GET with HTML; say clearly that forward is POST."""
+    response, status = error(405, "use POST with JSON {\"input\": [...]} to run a forward pass")
+    response.headers["Allow"] = "POST"
+    return response, status
+
+
+@api.route("/<path:_rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown_endpoint(_rest: str):
+    """Unknown /api paths answer JSON 404, not the app's HTML page."""
+    return error(404, "no such API endpoint; see GET /api/models and POST /api/models/<name>/forward")
+
+
 @api.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
     """Any HTTP error under /api answers JSON, never an HTML page."""

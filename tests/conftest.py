@@ -63,3 +63,13 @@ def app_config(tmp_path) -> Config:
         data_dir=Path(data) if data else None,
         extra={"jobs_dir": str(tmp_path / "jobs")},
     )
+
+
+@pytest.fixture
+def redis_server():
+    """A fresh redis-server on a free loopback port, stopped after the test."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer().start()
+    yield server
+    server.stop()
