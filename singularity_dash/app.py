@@ -55,6 +55,7 @@ def create_app(config: Config | None = None) -> Dash:
     started = time.monotonic()
     cache = build_cache(config.redis_url, config.cache_timeout, config.cache_threshold)
     service = ModelService(config.models_dir, cache)
+    jobs = build_background_manager(config)
     app = Dash(
         __name__,
         use_pages=True,
@@ -65,12 +66,12 @@ def create_app(config: Config | None = None) -> Dash:
         title="Singularity",
         update_title=None,
         compress=True,
-        background_callback_manager=build_background_manager(config),
+        background_callback_manager=jobs,
     )
     server = app.server
     server.config["SINGULARITY"] = config
     server.config["MAX_CONTENT_LENGTH"] = config.max_upload_bytes * 2  # base64 and form overhead
-    server.extensions[EXTENSION] = {"service": service, "cache": cache, "config": config}
+    server.extensions[EXTENSION] = {"service": service, "cache": cache, "config": config, "jobs": jobs}
     server.register_blueprint(api)
     _add_routes(server, service, cache)
     app.layout = html.Div(

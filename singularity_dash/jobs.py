@@ -10,11 +10,28 @@ from dash import CeleryManager, DiskcacheManager
 from .config import Config
 
 
-def build_background_manager(config: Config):
-    """CeleryManager when REDIS_URL is set (a `worker:` process runs the jobs), else a local DiskcacheManager."""
-    if config.redis_url:
-        from .celery_app import build_celery
+def build_celery(redis_url: str):
+    """A Celery app on Redis (broker and results), JSON only, failing fast when Redis is down."""
+    from celery import Celery
 
+    celery = Celery("singularity", broker=redis_url, backend=redis_url)
+    celery.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=2,
+        task_publish_retry=False,  # a dead broker answers at once, so the page can say so
+        redis_socket_connect_timeout=2,
+        redis_socket_timeout=5,
+        result_expires=3600,
+    )
+    return celery
+
+
+def build_background_manager(config: Config):
+    """CeleryManager when REDIS_URL is set (the Procfile's `worker:` runs the jobs), else a local DiskcacheManager."""
+    if config.redis_url:
         return CeleryManager(build_celery(config.redis_url), expire=3600)
     import diskcache
 
