@@ -37,3 +37,17 @@ def build_background_manager(config: Config):
 
     folder = Path(config.extra.get("jobs_dir") or Path(tempfile.gettempdir()) / "singularity-jobs")
     return DiskcacheManager(diskcache.Cache(str(folder)), expire=3600)
+
+
+def describe_jobs_outage(manager) -> str | None:
+    """None when background jobs can start now; otherwise a sentence for the page saying why not."""
+    if not isinstance(manager, CeleryManager):
+        return None  # diskcache jobs run beside the web process: nothing external to fail
+    try:
+        manager.handle.backend.client.ping()
+    except Exception:  # any Redis error means the queue is unreachable
+        return (
+            "Training runs on the shared job queue (Redis), which cannot be reached right now. "
+            "Everything else on this page still works; try training again in a minute."
+        )
+    return None

@@ -38,3 +38,10 @@ def get_digits() -> DigitSet | None:
     except (DataMissing, OSError) as exc:
         log.warning("MNIST gallery unavailable: %s", exc)
         return None
+
+
+def get_jobs_outage() -> str | None:
+    """None when background jobs can start; else a user-facing sentence on why they cannot."""
+    from .jobs import describe_jobs_outage
+
+    return describe_jobs_outage(current_app.extensions[EXTENSION]["jobs"])
