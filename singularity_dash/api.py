@@ -87,7 +87,10 @@ def _read_input(model: str, length: int):
             "send JSON (Content-Type: application/json) with {\"input\": [...]}"
             + (" or a multipart form with an image in the field 'image'" if model == "mnist" else "")
         )
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # silent=True only swallows ValueError; deep nesting exhausts the parser's stack
+        raise InputError("request body is nested too deeply to be a model input") from None
     if body is None:
         raise InputError("request body is not valid JSON")
     if not isinstance(body, dict) or "input" not in body:
