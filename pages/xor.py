@@ -28,7 +28,7 @@ from singularity_dash.figures.histograms import build_weight_histogram
 from singularity_dash.figures.network3d import build_network_figure, build_network_patch, compute_layout
 from singularity_dash.figures.surfaces import build_surface_figure, compute_response_surfaces
 from singularity_dash.notes import describe_neuron, format_number
-from singularity_dash.runtime import get_service
+from singularity_dash.runtime import get_jobs_outage, get_service
 from singularity_dash.trace import Trace
 from singularity_dash.xor_training import (
     HIDDEN_ACTIVATIONS,
@@ -116,6 +116,8 @@ class ID:
     loss_start = "xor-loss-start"
     loss_end = "xor-loss-end"
     train_message = "xor-train-message"
+    train_request = "xor-train-request"
+    train_outage = "xor-train-outage"
     snapshot = "xor-snapshot"
     export_json = "xor-export-json"
     export_torch = "xor-export-torch"
@@ -382,6 +384,7 @@ def layout(**query):
         dcc.Store(id=ID.figure_key),
         dcc.Store(id=ID.anim_ids, data=anim_ids),
         dcc.Store(id=ID.model, storage_type="memory"),
+        dcc.Store(id=ID.train_request, storage_type="memory"),
         dcc.Store(id=ID.live),
         html.H2("XOR: watch a tiny network think", id=ID.title),
         html.P("Two inputs, a hidden layer and one output. Pick an input, play the forward pass, click a neuron, "
@@ -506,11 +509,20 @@ def show_hint(table_name, custom_rows):
     return compute_hidden_layer_hint(config.targets)
 
 
+@callback(Output(ID.train_request, "data"), Output(ID.train_message, "children", allow_duplicate=True),
+          Input(ID.train, "n_clicks"), Input(ID.replay, "n_clicks"), prevent_initial_call=True)
+def request_training(_train, _replay):
+    """Start a training job only when the job queue can take it; otherwise say why in the page."""
+    outage = get_jobs_outage()
+    if outage:
+        return no_update, dbc.Alert(outage, color="warning", className="py-1 mb-0", id=ID.train_outage)
+    return {"replay": ctx.triggered_id == ID.replay, "clicks": (_train or 0) + (_replay or 0)}, ""
+
+
 @callback(
     Output(ID.model, "data"),
     Output(ID.train_message, "children"),
-    Input(ID.train, "n_clicks"),
-    Input(ID.replay, "n_clicks"),
+    Input(ID.train_request, "data"),
     State(ID.hidden, "value"),
     State(ID.activation, "value"),
     State(ID.lr, "value"),
@@ -527,12 +539,12 @@ def show_hint(table_name, custom_rows):
     interval=300,
     prevent_initial_call=True,
 )
-def train_in_background(set_progress, _train, _replay, hidden, activation, lr, epochs, seed, table_name,
+def train_in_background(set_progress, request, hidden, activation, lr, epochs, seed, table_name,
                         custom_rows, model_store):
     """Train in a background job, reporting the loss curve as it goes; the result goes to this browser's Store."""
     try:
         config = compute_training_config(hidden, activation, lr, epochs, seed, table_name, custom_rows)
-        if ctx.triggered_id == ID.replay:
+        if request and request.get("replay"):
             config = compute_replay_config(config, model_store)
         report_every = max(1, config.epochs // TRAINING_REPORTS)
         result = None
