@@ -9,7 +9,7 @@ from pathlib import Path
 import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, dcc, html
-from flask import jsonify, send_from_directory
+from flask import jsonify, request, send_from_directory
 
 from .api import api
 from .cache import build_cache
@@ -101,7 +101,10 @@ def _add_routes(server, service: ModelService, cache) -> None:
         )
 
     @server.after_request
-    def add_security_headers(response):
+    def add_response_headers(response):
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        # Dash fingerprints asset URLs with ?m=<mtime>: a changed file gets a new URL, so cache for long.
+        if request.path.startswith("/assets/") and "m" in request.args and response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return response

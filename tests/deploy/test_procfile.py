@@ -1,5 +1,6 @@
 """The Procfile's web process serves the app; Redis is shared between processes and survives outages."""
 
+import re
 import time
 
 import pytest
@@ -47,6 +48,8 @@ def test_web_line_serves_pages_and_api(web_process):
     assert body["prediction"] == 1
     gzipped = requests.get(base + "/", headers={"Accept-Encoding": "gzip"}, timeout=10)
     assert gzipped.headers.get("Content-Encoding") == "gzip"
+    asset = re.search(r'/assets/[^"]+\?m=[0-9.]+', requests.get(base + "/xor", timeout=10).text).group(0)
+    assert "max-age=31536000" in requests.get(base + asset, timeout=10).headers["Cache-Control"]
 
 
 def test_two_servers_share_the_redis_cache(web_process, redis_server):
