@@ -1,0 +1,272 @@
+"""/mnist callbacks called directly: every number shown equals an independent numpy recomputation."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import sys
+from pathlib import Path
+
+import dash
+import numpy as np
+import pytest
+from dash import no_update
+from PIL import Image
+
+from singularity_dash import mnist_view as mv
+from singularity_dash.app import create_app
+from singularity_dash.config import Config
+from singularity_dash.notes import format_number
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    """The /mnist page module of a fresh app, and the app (for its request context)."""
+    data = os.environ.get("SINGULARITY_DATA_DIR")
+    app = create_app(Config(data_dir=Path(data) if data else None,
+                            extra={"jobs_dir": str(tmp_path_factory.mktemp("jobs"))}))
+    entry = next(p for p in dash.page_registry.values() if p["path"] == "/mnist")
+    return sys.modules[entry["module"]], app
+
+
+def find(component, element_id):
+    """The component with this id anywhere in a component tree (or list of trees), else None."""
+    stack = list(component) if isinstance(component, (list, tuple)) else [component]
+    while stack:
+        node = stack.pop()
+        if getattr(node, "id", None) == element_id:
+            return node
+        children = getattr(node, "children", None)
+        if isinstance(children, (list, tuple)):
+            stack.extend(children)
+        elif children is not None and hasattr(children, "to_plotly_json"):
+            stack.append(children)
+    return None
+
+
+def numpy_forward(service, x, checkpoint="final"):
+    """(z per layer, a per layer) by plain numpy over the service's weights."""
+    model = service.loaded("mnist", checkpoint)
+    a, zs, activations = x.astype(np.float64), [], []
+    for k, (w, b) in enumerate(zip(model.weights, model.biases)):
+        z = w.astype(np.float64) @ a + b
+        a = np.maximum(z, 0) if k < 2 else np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+        zs.append(z)
+        activations.append(a)
+    return zs, activations
+
+
+def png_data_url(image: np.ndarray, fmt: str = "PNG") -> str:
+    """A test digit enlarged to 112x112 as an upload data URL."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).resize((112, 112)).save(buffer, fmt)
+    mime = "image/png" if fmt == "PNG" else "image/jpeg"
+    return f"data:{mime};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def patch_locations(patch) -> list[tuple]:
+    """Where each operation of a Patch writes, e.g. ("data", 0, "marker", "color")."""
+    return [tuple(op["location"]) for op in patch.to_plotly_json()["operations"]]
+
+
+def test_prediction_panel_matches_numpy(page, service, digits):
+    module, _ = page
+    index = 8
+    summary, bars, image, caption = module.compute_prediction_outputs(service, digits, mv.build_gallery_input(index), 5)
+    _, activations = numpy_forward(service, digits.pixels(index))
+    p = activations[-1]
+    label = int(digits.labels[index])
+    assert find(summary, module.PREDICTED_DIGIT).children == str(int(np.argmax(p)))
+    assert find(summary, module.CONFIDENCE).children == f"{format_number(100 * p.max())}% sure"
+    right = "right" if int(np.argmax(p)) == label else "wrong"
+    assert find(summary, module.VERDICT).children == f"True label {label}: {right}"
+    np.testing.assert_allclose(bars.data[0].y, p, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(np.asarray(image.data[0].z).ravel(), digits.images[index].ravel() / 255.0, atol=1e-6)
+    assert "final" in caption and "98.56%" in caption
+
+
+def test_timeline_position_changes_the_weights(page, service, digits):
+    module, _ = page
+    summary, bars, _, caption = module.compute_prediction_outputs(service, digits, mv.build_gallery_input(0), 0)
+    _, activations = numpy_forward(service, digits.pixels(0), "c0")
+    np.testing.assert_allclose(bars.data[0].y, activations[-1], rtol=1e-5, atol=1e-7)
+    assert caption.startswith("Weights random init")
+
+
+def test_network_patch_carries_no_neuron_positions(page, service, digits):
+    module, _ = page
+    patch = module.compute_network_patch(service, digits, mv.build_gallery_input(4), [2, 5], 5)
+    locations = patch_locations(patch)
+    for layer in range(4):  # neuron traces 0-3: colours and sizes only
+        assert not [loc for loc in locations if loc[:2] == ("data", layer) and loc[2] in ("x", "y", "z")]
+    colors = next(op["params"]["value"] for op in patch.to_plotly_json()["operations"]
+                  if tuple(op["location"]) == ("data", 2, "marker", "color"))
+    _, activations = numpy_forward(service, digits.pixels(4))
+    np.testing.assert_allclose(colors, activations[1], rtol=1e-5, atol=1e-6)
+
+
+def test_a_new_selection_patches_only_the_selection_traces(page, service, digits):
+    module, _ = page
+    patch = module.compute_network_patch(service, digits, mv.build_gallery_input(4), [3, 1], 5, only_selection=True)
+    touched = {loc[1] for loc in patch_locations(patch)}
+    assert touched == {13, 14}  # selected edges, selected ring (see network3d's trace order)
+    ring = {loc[2]: op["params"]["value"] for loc, op in
+            zip(patch_locations(patch), patch.to_plotly_json()["operations"]) if loc[1] == 14}
+    assert len(ring["x"]) == 1
+
+
+def test_inspector_first_layer_numbers_equal_numpy(page, service, digits):
+    module, _ = page
+    index, neuron = 21, 37
+    x = digits.pixels(index)
+    children, histogram = module.compute_inspector_outputs(service, digits, mv.build_gallery_input(index), [1, neuron], 5)
+    zs, activations = numpy_forward(service, x)
+    model = service.loaded("mnist")
+    w, b = model.weights[0][neuron].astype(np.float64), float(model.biases[0][neuron])
+    assert find(children, "mnist-inspector-bias").children == format_number(b)
+    assert find(children, "mnist-inspector-z").children == format_number(zs[0][neuron])
+    assert find(children, "mnist-inspector-a").children == format_number(activations[0][neuron])
+    assert find(children, "mnist-inspector-z-formula").children.endswith(f"= {format_number(zs[0][neuron])}")
+    weight_map = find(children, module.WEIGHT_IMAGE).figure
+    np.testing.assert_allclose(np.asarray(weight_map.data[0].z), w.reshape(28, 28), rtol=1e-6)
+    contribution = find(children, module.CONTRIBUTION_IMAGE).figure
+    np.testing.assert_allclose(np.asarray(contribution.data[0].z), (w * x).reshape(28, 28), rtol=1e-5, atol=1e-7)
+    # The histogram covers the whole layer and marks the neuron's 784 weights.
+    assert "selected" in histogram.data[1].name and "(784)" in histogram.data[1].name
+
+
+def test_inspector_later_layer_and_output_explain_themselves(page, service, digits):
+    module, _ = page
+    x = digits.pixels(0)
+    zs, activations = numpy_forward(service, x)
+    children, _ = module.compute_inspector_outputs(service, digits, mv.build_gallery_input(0), [2, 9], 5)
+    bar = find(children, module.SORTED_WEIGHTS).figure
+    w = service.loaded("mnist").weights[1][9].astype(np.float64)
+    np.testing.assert_allclose(bar.data[0].y, np.sort(w)[::-1], rtol=1e-6)
+    assert find(children, module.WEIGHT_IMAGE) is None
+
+    winner = int(np.argmax(activations[-1]))
+    loser = (winner + 1) % 10
+    children, _ = module.compute_inspector_outputs(service, digits, mv.build_gallery_input(0), [3, winner], 5)
+    sentence = find(children, "mnist-inspector-sentence").children
+    assert "largest z" in sentence and f"answers '{winner}'" in sentence
+    children, _ = module.compute_inspector_outputs(service, digits, mv.build_gallery_input(0), [3, loser], 5)
+    sentence = find(children, "mnist-inspector-sentence").children
+    assert "does not pick it" in sentence and format_number(zs[-1][loser]) in sentence
+
+
+def test_no_selection_shows_a_hint(page, service, digits):
+    module, _ = page
+    children, histogram = module.compute_inspector_outputs(service, digits, mv.build_gallery_input(0), None, 5)
+    assert find(children, module.INSPECTOR_HINT) is not None
+    assert len(histogram.data) == 1
+
+
+def test_table_rows_equal_numpy_and_follow_the_selection(page, service, digits):
+    module, _ = page
+    trace, _ = module.compute_trace(service, digits, mv.build_gallery_input(2), None)
+    rows, style = module.build_table_update(trace, 2, [2, 11])
+    zs, activations = numpy_forward(service, digits.pixels(2))
+    assert len(rows) == 64
+    np.testing.assert_allclose([r["z"] for r in rows], zs[1], rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose([r["a"] for r in rows], activations[1], rtol=1e-3, atol=1e-6)
+    assert "{neuron} = 11" in style[0]["if"]["filter_query"]
+    assert module.compute_table_layer([3, 1], 1) == 3
+    assert module.compute_table_layer(None, 2) == 2
+
+
+def test_clicks_and_rows_become_selections():
+    module = sys.modules[next(p for p in dash.page_registry.values() if p["path"] == "/mnist")["module"]]
+    assert module.compute_clicked_neuron({"points": [{"customdata": [1, 37]}]}) == [1, 37]
+    assert module.compute_clicked_neuron({"points": [{"x": 1}]}) is None  # an edge: no customdata
+    assert module.compute_clicked_neuron({"points": [{"customdata": [3, 10]}]}) is None
+    assert module.compute_table_neuron({"row": 0, "column_id": "z", "row_id": "2-5"}) == [2, 5]
+    assert module.compute_table_neuron({"row": 0, "column_id": "z"}) is None
+    assert module.compute_table_neuron({"row_id": "nonsense"}) is None
+
+
+def test_upload_good_and_bad_files(page, service, digits):
+    module, _ = page
+    choose = module.compute_input_choice
+    data, _, message, is_open = choose(service, digits, 5_000_000, module.UPLOAD, "x", None,
+                                       png_data_url(digits.images[0]), False, 5)
+    assert data["source"] == "upload" and len(data["pixels"]) == 784 and not is_open
+    trace, _ = module.compute_trace(service, digits, data, None)
+    assert trace.prediction == int(digits.labels[0])
+
+    text = "data:image/png;base64," + base64.b64encode(b"just some text, not an image\n" * 10).decode()
+    data, page_out, message, is_open = choose(service, digits, 5_000_000, module.UPLOAD, "x", None, text, False, 5)
+    assert data is no_update and is_open and "PNG" in message
+
+
+def test_gallery_click_random_and_drawing(page, service, digits):
+    module, _ = page
+    choose = module.compute_input_choice
+    item = {"type": module.GALLERY_ITEM, "index": 42}
+    assert choose(service, digits, 1, item, 0, None, None, False, 5)[0] is no_update  # appeared, not clicked
+    assert choose(service, digits, 1, item, 1, None, None, False, 5)[0] == {"source": "gallery", "index": 42}
+
+    data, page_number, _, _ = choose(service, digits, 1, module.RANDOM, 1, None, None, True, 5)
+    predictions = mv.compute_batch_predictions(service.loaded("mnist").weights, service.loaded("mnist").biases,
+                                               digits.images.reshape(len(digits), -1) / 255.0)
+    wrong = np.flatnonzero(predictions != digits.labels)
+    assert data["index"] in wrong
+    assert page_number == int(np.flatnonzero(wrong == data["index"])[0]) // mv.GALLERY_PAGE_SIZE
+
+    stroke = np.zeros((56, 56), dtype=int)
+    stroke[8:48, 26:31] = 255
+    data = choose(service, digits, 1, module.DRAWING, None, {"pixels": stroke.tolist()}, None, False, 5)[0]
+    assert data["source"] == "drawing"
+    assert module.compute_trace(service, digits, data, None)[0].prediction == 1
+    assert choose(service, digits, 1, module.DRAWING, None, None, None, False, 5)[0] is no_update
+    message = choose(service, digits, 1, module.DRAWING, None, {"pixels": [["a"]]}, None, False, 5)[2]
+    assert "0 to 255" in message
+
+
+def test_gallery_page_shows_labels_and_wrong_predictions(page, service, digits):
+    module, _ = page
+    items, label = module.build_gallery_page(service, digits, 0, True, None, None)
+    assert len(items) == mv.GALLERY_PAGE_SIZE and label.startswith("page 1 of ")
+    first = items[0]
+    index = first.id["index"]
+    caption = first.children[1].children
+    assert caption.startswith(f"{int(digits.labels[index])}→")
+    items, _ = module.build_gallery_page(service, digits, 2, False, None, 50)
+    assert [i.id["index"] for i in items] == list(range(48, 72))
+    assert "mnist-current" in items[2].className
+    assert module.compute_next_page(module.GALLERY_NEXT, 2) == 3
+    assert module.compute_next_page(module.GALLERY_PREV, 0) == 0
+    assert module.compute_next_page(module.MISCLASSIFIED_ONLY, 7) == 0
+
+
+def test_query_follows_the_state(page, service):
+    module, _ = page
+    assert module.compute_query(service, mv.build_gallery_input(12), [1, 37], 2) == "?digit=12&neuron=1-37&checkpoint=c2"
+    assert module.compute_query(service, {"source": "drawing", "pixels": [0] * 784}, None, 5) == ""
+
+
+def test_layout_reads_the_url_state(page, digits):
+    module, app = page
+    with app.server.test_request_context("/mnist?digit=12&neuron=3-4&checkpoint=c3"):
+        tree = module.layout(digit="12", neuron="3-4", checkpoint="c3")
+    assert find(tree, module.INPUT).data == {"source": "gallery", "index": 12}
+    assert find(tree, module.SELECTION).data == [3, 4]
+    assert find(tree, module.CHECKPOINT).value == 3
+    assert find(tree, module.GALLERY_MISSING).is_open is False
+    figure = find(tree, module.GRAPH).figure
+    assert sum(len(figure.data[k].x) for k in range(4)) == 986
+
+
+def test_layout_without_data_explains_how_to_get_it(tmp_path):
+    from tests.conftest import PROJECT_ROOT
+
+    app = create_app(Config(models_dir=PROJECT_ROOT / "models", data_dir=None, extra={"jobs_dir": str(tmp_path)}))
+    module = sys.modules[next(p for p in dash.page_registry.values() if p["path"] == "/mnist")["module"]]
+    with app.server.test_request_context("/mnist?digit=3"):
+        tree = module.layout(digit="3")
+    missing = find(tree, module.GALLERY_MISSING)
+    assert missing.is_open and "SINGULARITY_DATA_DIR" in str(missing.children)
+    assert find(tree, module.GALLERY_CONTROLS).hidden is True
+    assert find(tree, module.INPUT).data is None
+    assert find(tree, module.SOURCE).children.startswith("A blank image")
