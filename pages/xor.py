@@ -141,7 +141,7 @@ def compute_selection(triggered_id, click_data, active_cell, current):
     if triggered_id == ID.graph and click_data:
         points = click_data.get("points") or []
         custom = points[0].get("customdata") if points else None
-        if isinstance(custom, (list, tuple)) and len(custom) == 2:
+        if isinstance(custom, (list, tuple)) and len(custom) >= 2:
             return format_neuron((int(custom[0]), int(custom[1])))
         return current
     if triggered_id == ID.table and active_cell and active_cell.get("row_id"):

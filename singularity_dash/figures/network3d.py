@@ -133,8 +133,8 @@ def _grid_positions(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
-    """Read-only float copy: layouts are cached and shared, so nobody may write into them."""
-    out = np.array(array, dtype=float)
+    """Read-only float copy, rounded to 3 decimals so edge coordinates serialize short."""
+    out = np.round(np.array(array, dtype=float), 3)
     out.setflags(write=False)
     return out
 
@@ -278,16 +278,24 @@ def _edge_props(layout: NetworkLayout, k: int, src: np.ndarray, dst: np.ndarray,
     }
 
 
-def _neuron_hovertext(layout: NetworkLayout, trace: Trace, k: int) -> list[str]:
-    """Hover lines: layer, label, z and a (inputs have only their value)."""
-    name, labels = layout.layer_names[k], layout.labels[k]
+def _neuron_customdata(trace: Trace, k: int) -> list[list[float]]:
+    """Per neuron [layer, index, value] (inputs) or [layer, index, z, a]: clicks read the first two,
+    the hover template the rest. Numbers, not text, keep a new input's update small."""
     if k == 0:
-        return [f"{name} · {lab}<br>value = {v:.4g}" for lab, v in zip(labels, trace.input.tolist())]
-    layer = trace.layers[k - 1]
-    return [
-        f"{name} · {lab}<br>z = {z:.4g}<br>a = {a:.4g}"
-        for lab, z, a in zip(labels, layer.z.tolist(), layer.a.tolist())
-    ]
+        values = [np.round(np.asarray(trace.input, dtype=float), 4)]
+    else:
+        layer = trace.layers[k - 1]
+        values = [np.round(np.asarray(layer.z, dtype=float), 4), np.round(np.asarray(layer.a, dtype=float), 4)]
+    n = values[0].shape[0]
+    return np.column_stack([np.full(n, k), np.arange(n), *values]).tolist()
+
+
+def _neuron_hovertemplate(layer_name: str, k: int) -> str:
+    """Hover lines: the neuron's label (its text) and, from customdata, its value or its z and a."""
+    head = layer_name + " · %{text}<br>"
+    if k == 0:
+        return head + "value = %{customdata[2]:.4g}<extra></extra>"
+    return head + "z = %{customdata[2]:.4g}<br>a = %{customdata[3]:.4g}<extra></extra>"
 
 
 def compute_activation_range(trace: Trace) -> tuple[float, float]:
@@ -319,11 +327,11 @@ def compute_network_update(
 
     for k, a in enumerate(activations):
         update[index.neurons[k]] = {
-            "marker.color": a.tolist(),
+            "marker.color": np.round(a, 4).tolist(),
             "marker.cmin": cmin,
             "marker.cmax": cmax,
-            "marker.size": compute_marker_sizes(a, layout.marker_size_range[k]).tolist(),
-            "hovertext": _neuron_hovertext(layout, trace, k),
+            "marker.size": np.round(compute_marker_sizes(a, layout.marker_size_range[k]), 2).tolist(),
+            "customdata": _neuron_customdata(trace, k),
         }
 
     for k in range(1, len(layout.layer_sizes)):
@@ -357,21 +365,13 @@ def compute_network_update(
 def _selected_edge_props(layout: NetworkLayout, trace: Trace, activations, selection) -> dict:
     """Every incoming edge of the selected neuron (none for an input neuron or no selection)."""
     if selection is None or selection[0] == 0:
-        return {"x": [], "y": [], "z": [], "line.color": [], "hovertext": []}
+        return {"x": [], "y": [], "z": [], "line.color": []}
     layer, i = selection
     weight = np.asarray(trace.layers[layer - 1].weight, dtype=float)
     w = weight[i]
     src = np.arange(w.shape[0])
     dst = np.full(w.shape[0], i)
-    props = _edge_props(layout, layer, src, dst, compute_edge_colors(w, float(np.abs(weight).max())))
-    contrib = w * activations[layer - 1]
-    src_labels, dst_label = layout.labels[layer - 1], layout.labels[layer][i]
-    text = [
-        f"{s} → {dst_label}<br>w = {wv:.4g}<br>w·a = {cv:.4g}"
-        for s, wv, cv in zip(src_labels, w.tolist(), contrib.tolist())
-    ]
-    props["hovertext"] = np.repeat(np.array(text, dtype=object), 3).tolist()
-    return props
+    return _edge_props(layout, layer, src, dst, compute_edge_colors(w, float(np.abs(weight).max())))
 
 
 def _nest(props: dict[str, object]) -> dict:
@@ -431,10 +431,9 @@ def build_network_figure(
                 "x": layout.x[k],
                 "y": layout.y[k],
                 "z": layout.z[k],
-                "text": list(layout.labels[k]) if layout.show_text[k] else None,
+                "text": list(layout.labels[k]),  # shown beside small layers, always used by the hover
                 "textposition": "top center",
-                "customdata": np.column_stack([np.full(n, k), np.arange(n)]),
-                "hoverinfo": "text",
+                "hovertemplate": _neuron_hovertemplate(layout.layer_names[k], k),
                 "marker": marker,
                 "showlegend": False,
             }
@@ -460,7 +459,7 @@ def build_network_figure(
             "name": SELECTED_EDGES_NAME,
             "mode": "lines",
             "line": {"width": SELECTED_EDGE_WIDTH},
-            "hoverinfo": "text",
+            "hoverinfo": "skip",  # the inspector lists every incoming contribution
             "showlegend": False,
         }
     )
