@@ -28,6 +28,7 @@ from singularity_dash.figures.histograms import build_weight_histogram
 from singularity_dash.figures.network3d import (
     build_network_figure,
     build_network_patch,
+    build_patch_from_update,
     compute_layout,
     compute_network_update,
     compute_trace_index,
@@ -591,20 +592,7 @@ def compute_network_patch(service, digits, input_data, selection, position, only
         return build_network_patch(net_layout, trace, chosen)
     index = compute_trace_index(net_layout)
     update = compute_network_update(net_layout, trace, chosen)
-    return build_patch({i: update[i] for i in (index.selected_edges, index.selected_neuron)})
-
-
-def build_patch(update: dict[int, dict[str, object]]) -> dash.Patch:
-    """A figure Patch setting {trace index: {dotted property: value}}."""
-    patch = dash.Patch()
-    for trace_i, props in update.items():
-        for path, value in props.items():
-            node = patch["data"][trace_i]
-            *parents, leaf = path.split(".")
-            for key in parents:
-                node = node[key]
-            node[leaf] = value
-    return patch
+    return build_patch_from_update({i: update[i] for i in (index.selected_edges, index.selected_neuron)})
 
 
 @callback(

@@ -535,9 +535,14 @@ def build_network_figure(
 def build_network_patch(
     layout: NetworkLayout, trace: Trace, selection=None, edges_per_neuron: int = 3
 ) -> dash.Patch:
-    """A Patch with colours, sizes, hover text and edges for a new input / selection / checkpoint."""
+    """A Patch with colours, sizes, hover data and edges for a new input / selection / checkpoint."""
+    return build_patch_from_update(compute_network_update(layout, trace, selection, edges_per_neuron))
+
+
+def build_patch_from_update(update: dict[int, dict[str, object]]) -> dash.Patch:
+    """A figure Patch setting {trace index: {dotted property: value}} (e.g. a subset of an update)."""
     patch = dash.Patch()
-    for trace_i, props in compute_network_update(layout, trace, selection, edges_per_neuron).items():
+    for trace_i, props in update.items():
         for path, value in props.items():
             node = patch["data"][trace_i]
             *parents, leaf = path.split(".")
