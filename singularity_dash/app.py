@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
+import sys
 import time
 from pathlib import Path
 
 import dash
+import plotly.io.json
 import dash_bootstrap_components as dbc
 from dash import Dash, dcc, html
 from flask import jsonify, request, send_from_directory
@@ -20,6 +23,7 @@ from .service import ModelService
 
 log = logging.getLogger(__name__)
 BOOTSTRAP_URL = "/vendor/bootstrap.min.css"
+PAGE_MODULES = ("pages.home", "pages.xor", "pages.mnist")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -49,17 +53,34 @@ def build_navbar() -> dbc.Navbar:
     )
 
 
+def register_pages() -> None:
+    """Import (or, for a further app in this process, re-run) every page module under its package name.
+
+    Re-running a page module registers its callbacks again for the new app: Dash hands the callbacks
+    registered with `dash.callback` to the first app that starts, so each app needs its own round.
+    """
+    for name in PAGE_MODULES:
+        module = sys.modules.get(name)
+        module = importlib.reload(module) if module is not None else importlib.import_module(name)
+        for page in dash.page_registry.values():
+            if page["module"] == name and hasattr(module, "layout"):
+                page["layout"] = module.layout  # register_page runs before the module defines layout
+
+
 def create_app(config: Config | None = None) -> Dash:
     """A fresh Dash app with the model service, the activation cache and the JSON API."""
     config = config or Config.from_env()
     started = time.monotonic()
+    # Plotly's orjson path walks every list in Python first (clean_to_json_compatible); for our
+    # numeric lists the stdlib encoder is about 6x faster (measured by benchmarks/run.py).
+    plotly.io.json.config.default_engine = "json"
     cache = build_cache(config.redis_url, config.cache_timeout, config.cache_threshold)
     service = ModelService(config.models_dir, cache)
     jobs = build_background_manager(config)
     app = Dash(
         __name__,
         use_pages=True,
-        pages_folder=str(PROJECT_ROOT / "pages"),
+        pages_folder="",  # pages are imported by name below, never twice under two names
         assets_folder=str(PROJECT_ROOT / "assets"),
         external_stylesheets=[BOOTSTRAP_URL],
         suppress_callback_exceptions=True,
@@ -72,6 +93,7 @@ def create_app(config: Config | None = None) -> Dash:
     server.config["SINGULARITY"] = config
     server.config["MAX_CONTENT_LENGTH"] = config.max_upload_bytes * 2  # base64 and form overhead
     server.extensions[EXTENSION] = {"service": service, "cache": cache, "config": config, "jobs": jobs}
+    register_pages()
     server.register_blueprint(api)
     _add_routes(server, service, cache)
     app.layout = html.Div(
