@@ -12,10 +12,12 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 preload_app = True
 timeout = 60
 graceful_timeout = 20
-keepalive = 5
-# Recycle workers now and then, so a slow leak can never take a dyno down mid-class.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
-max_requests_jitter = 500
+# Short keep-alive: a client held on one worker cannot starve the others of work.
+keepalive = 2
+# Recycle workers rarely (each recycle drops its warm cache and pauses that worker for seconds),
+# but do recycle, so a slow leak can never take a dyno down mid-class.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
+max_requests_jitter = 5000
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")

@@ -103,6 +103,14 @@ def create_app(config: Config | None = None) -> Dash:
     return app
 
 
+def warm_up(app: Dash) -> None:
+    """Run Dash's lazy first-request setup now: under threaded workers, concurrent first requests race it
+    (some answered 500 "Callback function not found" in the benchmark)."""
+    response = app.server.test_client().get("/_dash-dependencies")
+    if response.status_code != 200:
+        raise RuntimeError(f"the app failed its warm-up request: HTTP {response.status_code}")
+
+
 def _add_routes(server, service: ModelService, cache) -> None:
     css_dir = _bootstrap_css_dir()
 

@@ -78,3 +78,40 @@ def test_redis_outage_keeps_serving_and_caching_resumes(web_process, redis_serve
             break
         time.sleep(0.5)
     assert statuses[-1] == "hit", statuses
+
+
+def test_concurrent_first_callbacks_on_fresh_workers_all_succeed(app_config, tmp_path):
+    """Dash sets itself up lazily on a worker's first request; threads racing that setup once got 500s."""
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    from benchmarks.payloads import DashSession, TestClientTransport
+    from singularity_dash.app import create_app
+
+    recorder = DashSession(TestClientTransport(create_app(app_config).server))
+    recorder.load_page("/xor")
+    record = recorder.set_props("xor-x1", {"value": 0.25}, name="xor input")
+    bodies = [exchange.body for exchange in record.exchanges]
+    assert bodies, "moving the x1 slider fires callbacks"
+
+    port = free_port()
+    process = start_process("web", {"PORT": str(port), "WEB_CONCURRENCY": "2"}, tmp_path / "web.log")
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # wait for the socket only: no HTTP request may reach a worker before the burst
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None, "web process did not start"
+                time.sleep(0.05)
+
+        def post(body):
+            return requests.post(f"http://127.0.0.1:{port}/_dash-update-component", data=body,
+                                 headers={"Content-Type": "application/json"}, timeout=30).status_code
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            statuses = list(pool.map(post, bodies * (32 // len(bodies) + 1)))
+    finally:
+        stop_process(process)
+    assert statuses == [200] * len(statuses)
