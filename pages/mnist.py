@@ -23,7 +23,7 @@ from singularity_dash.components import (
     parse_row_id,
 )
 from singularity_dash.errors import InputError
-from singularity_dash.figures.charts import build_probability_bars
+from singularity_dash.figures.charts import OTHER_COLOR, PREDICTION_COLOR, build_probability_bars
 from singularity_dash.figures.histograms import build_weight_histogram
 from singularity_dash.figures.network3d import (
     build_network_figure,
@@ -551,16 +551,47 @@ def compute_next_page(trigger, page) -> int:
     Input(GALLERY_PAGE, "data"),
     Input(MISCLASSIFIED_ONLY, "value"),
     Input(CHECKPOINT, "value"),
-    Input(INPUT, "data"),
+    State(INPUT, "data"),
 )
 def render_gallery(page, only_misclassified, position, input_data):
-    """One page of thumbnails (the current digit outlined)."""
+    """One page of thumbnails (the current digit outlined); re-rendered only when the page's digits change."""
+    if ctx.triggered_id == CHECKPOINT and not only_misclassified:
+        return no_update, no_update  # the same digits: the captions only depend on the checkpoint when filtered
     service, digits = get_service(), get_digits()
-    if ctx.triggered_id == INPUT and not (input_data or {}).get("source") == "gallery":
-        return no_update, no_update  # a drawing or upload does not change the gallery
-    current = input_data.get("index") if isinstance(input_data, dict) else None
     checkpoint = compute_checkpoint(load_checkpoints(service), position)
-    return build_gallery_page(service, digits, page, only_misclassified, checkpoint, current)
+    return build_gallery_page(service, digits, page, only_misclassified, checkpoint, compute_current_digit(input_data))
+
+
+def compute_current_digit(input_data) -> int | None:
+    """The gallery index of the input shown, or None for a drawing, an upload or no input."""
+    if isinstance(input_data, dict) and input_data.get("source") == "gallery":
+        return input_data.get("index")
+    return None
+
+
+# The "current" outline moves in the browser: no thumbnail is re-sent, and the ALL-pattern input
+# callback is not fired again by a re-rendered gallery.
+clientside_callback(
+    """
+    function (input, classes) {
+        const current = (input && input.source === "gallery") ? input.index : null;
+        const outputs = window.dash_clientside.callback_context.outputs_list || [];
+        return outputs.map(function (output, i) {
+            const kept = String(classes[i] || "").split(" ").filter(c => c && c !== "mnist-current");
+            if (output.id.index === current) { kept.push("mnist-current"); }
+            return kept.join(" ");
+        });
+    }
+    """,
+    Output({"type": GALLERY_ITEM, "index": ALL}, "className"),
+    Input(INPUT, "data"),
+    State({"type": GALLERY_ITEM, "index": ALL}, "className"),
+    prevent_initial_call=True,
+)
+
+
+VIEW_OUTPUTS = ("prediction", "probabilities", "input_image", "checkpoint_label", "inspector",
+                "histogram", "table_layer", "table_rows", "table_style", "query")
 
 
 @callback(
@@ -577,22 +608,12 @@ def update_network(input_data, selection, position):
 
 
 def compute_network_patch(service, digits, input_data, selection, position, only_selection: bool = False):
-    """The Patch for a new input / selection / checkpoint (no_update for unusable input).
-
-    A new selection changes only the selected neuron's ring and incoming edges, so only those two
-    traces are sent then.
-    """
+    """The 3D view's Patch for a new input / selection / checkpoint (no_update for unusable input)."""
     try:
         trace, _ = compute_trace(service, digits, input_data, compute_checkpoint(load_checkpoints(service), position))
     except InputError:
         return no_update
-    net_layout = compute_layout(trace.layer_sizes)
-    chosen = compute_selection_tuple(selection)
-    if not only_selection:
-        return build_network_patch(net_layout, trace, chosen)
-    index = compute_trace_index(net_layout)
-    update = compute_network_update(net_layout, trace, chosen)
-    return build_patch_from_update({i: update[i] for i in (index.selected_edges, index.selected_neuron)})
+    return build_graph_update(trace, compute_selection_tuple(selection, trace.layer_sizes), only_selection)
 
 
 @callback(
@@ -600,82 +621,109 @@ def compute_network_patch(service, digits, input_data, selection, position, only
     Output(PROBABILITIES, "figure"),
     Output(INPUT_IMAGE, "figure"),
     Output(CHECKPOINT_LABEL, "children"),
-    Input(INPUT, "data"),
-    Input(CHECKPOINT, "value"),
-    prevent_initial_call=True,
-)
-def update_prediction(input_data, position):
-    """Prediction, probability bars, the 28x28 input and the timeline caption."""
-    return compute_prediction_outputs(get_service(), get_digits(), input_data, position)
-
-
-def compute_prediction_outputs(service, digits, input_data, position):
-    """(summary, probability bars, input image, checkpoint caption) for an input at a checkpoint."""
-    checkpoints = load_checkpoints(service)
-    checkpoint = compute_checkpoint(checkpoints, position)
-    try:
-        trace, resolved = compute_trace(service, digits, input_data, checkpoint)
-    except InputError:
-        return no_update, no_update, no_update, no_update
-    return (
-        build_prediction_summary(trace, resolved),
-        build_probability_bars(trace.probabilities, trace.prediction, resolved.true_label),
-        build_digit_image(trace.input, "What the network sees (28x28)"),
-        build_checkpoint_caption(checkpoints, checkpoint),
-    )
-
-
-@callback(
     Output(INSPECTOR, "children"),
     Output(HISTOGRAM, "figure"),
-    Input(INPUT, "data"),
-    Input(SELECTION, "data"),
-    Input(CHECKPOINT, "value"),
-    prevent_initial_call=True,
-)
-def update_inspector(input_data, selection, position):
-    """The inspector and the weight histogram of the selected neuron."""
-    return compute_inspector_outputs(get_service(), get_digits(), input_data, selection, position)
-
-
-def compute_inspector_outputs(service, digits, input_data, selection, position):
-    """(inspector children, histogram) for an input, selection and checkpoint."""
-    try:
-        trace, _ = compute_trace(service, digits, input_data, compute_checkpoint(load_checkpoints(service), position))
-    except InputError:
-        return no_update, no_update
-    return build_inspector_view(trace, selection), build_histogram(trace, selection)
-
-
-@callback(
     Output(TABLE_LAYER, "value"),
-    Input(SELECTION, "data"),
-    State(TABLE_LAYER, "value"),
-    prevent_initial_call=True,
-)
-def follow_selected_layer(selection, current):
-    """The table shows the selected neuron's layer."""
-    layer = compute_table_layer(selection, current)
-    return no_update if layer == current else layer
-
-
-@callback(
     Output(TABLE, "data"),
     Output(TABLE, "style_data_conditional"),
+    Output(QUERY, "data"),
     Input(INPUT, "data"),
     Input(SELECTION, "data"),
     Input(CHECKPOINT, "value"),
     Input(TABLE_LAYER, "value"),
     prevent_initial_call=True,
 )
-def update_table(input_data, selection, position, layer):
-    """Rows of the neuron table for its layer, the selected neuron highlighted."""
-    service, digits = get_service(), get_digits()
+def update_views(input_data, selection, position, table_layer):
+    """Every side view that follows the input, the selected neuron and the checkpoint, from one forward pass.
+
+    The 3D view has its own callback (a Patch of its own, answered in parallel with this one).
+    """
+    # Two inputs changing in one wave (not caused by any one control today) recompute everything.
+    trigger = ctx.triggered_id if len(ctx.triggered_prop_ids) == 1 else None
+    outputs = compute_view_outputs(get_service(), get_digits(), input_data, selection, position, table_layer,
+                                   trigger)
+    return tuple(outputs[name] for name in VIEW_OUTPUTS)
+
+
+def compute_view_outputs(service, digits, input_data, selection, position, table_layer, trigger) -> dict:
+    """Every view's new value (a Patch where only numbers change, no_update where nothing does).
+
+    `trigger` is the id that changed: INPUT, SELECTION, CHECKPOINT or TABLE_LAYER (None: all of them).
+    """
+    out = dict.fromkeys(VIEW_OUTPUTS, no_update)
+    checkpoints = load_checkpoints(service)
+    checkpoint = compute_checkpoint(checkpoints, position)
     try:
-        trace, _ = compute_trace(service, digits, input_data, compute_checkpoint(load_checkpoints(service), position))
+        trace, resolved = compute_trace(service, digits, input_data, checkpoint)
     except InputError:
-        return no_update, no_update
-    return build_table_update(trace, layer, selection)
+        return out
+    new_input, new_weights = trigger in (INPUT, None), trigger in (CHECKPOINT, None)
+    new_selection = trigger in (SELECTION, None)
+    if trigger == TABLE_LAYER:
+        out["table_rows"], out["table_style"] = build_table_update(trace, table_layer, selection)
+        return out
+
+    chosen = compute_selection_tuple(selection, trace.layer_sizes)
+
+    if new_input or new_weights:
+        out["prediction"] = build_prediction_summary(trace, resolved)
+        out["probabilities"] = mv.build_probability_patch(trace.probabilities, trace.prediction, resolved.true_label,
+                                                          PREDICTION_COLOR, OTHER_COLOR)
+    if new_input:
+        out["input_image"] = mv.build_heatmap_values_patch(trace.input, symmetric=False)
+    if new_weights:
+        out["checkpoint_label"] = build_checkpoint_caption(checkpoints, checkpoint)
+
+    if new_input and not (new_selection or new_weights):
+        out["inspector"] = build_inspector_input_update(trace, chosen)  # weights and histogram unchanged
+    else:
+        out["inspector"] = build_inspector_view(trace, selection)
+        out["histogram"] = build_histogram(trace, selection)
+
+    layer = compute_table_layer(selection, table_layer) if new_selection else table_layer
+    if layer != table_layer:
+        out["table_layer"] = layer
+    rows, style = build_table_update(trace, layer, selection)
+    if new_input or new_weights or layer != table_layer:
+        out["table_rows"] = rows
+    if new_selection or layer != table_layer:
+        out["table_style"] = style
+    out["query"] = compute_query(service, input_data, selection, position)
+    return out
+
+
+def build_graph_update(trace, chosen, only_selection: bool = False):
+    """The 3D view's Patch: colours, sizes and edges, never neuron positions.
+
+    A new selection changes only the selected neuron's ring and incoming edges, so only those two
+    traces are sent then.
+    """
+    net_layout = compute_layout(trace.layer_sizes)
+    if not only_selection:
+        return build_network_patch(net_layout, trace, chosen)
+    index = compute_trace_index(net_layout)
+    update = compute_network_update(net_layout, trace, chosen)
+    return build_patch_from_update({i: update[i] for i in (index.selected_edges, index.selected_neuron)})
+
+
+def build_inspector_input_update(trace, chosen):
+    """The inspector after a new input with the same neuron and weights (no_update when nothing is selected).
+
+    For a first-layer neuron only the numbers card and the contribution image change, so a Patch
+    replaces the card and the image's values; the weight image stays as it is.
+    """
+    if chosen is None:
+        return no_update
+    if chosen[0] != 1:
+        return build_inspector_view(trace, list(chosen))
+    layer, index = chosen
+    inspection = compute_inspection(trace, layer, index)
+    patch = dash.Patch()
+    patch[0] = build_inspector_panel(inspection, describe_neuron(trace, layer, index), PREFIX)
+    # children[1] is the Row of images; its second Col holds the contribution Graph (build_inspector_view).
+    figure = patch[1]["props"]["children"][1]["props"]["children"]["props"]["figure"]
+    mv.build_heatmap_values_patch(inspection.weights * trace.input, symmetric=True, figure=figure)
+    return patch
 
 
 @callback(
@@ -692,18 +740,6 @@ def select_neuron(click_data, active_cell):
         return (chosen, no_update) if chosen else (no_update, no_update)
     chosen = compute_table_neuron(active_cell)
     return (chosen, None) if chosen else (no_update, no_update)
-
-
-@callback(
-    Output(QUERY, "data"),
-    Input(INPUT, "data"),
-    Input(SELECTION, "data"),
-    Input(CHECKPOINT, "value"),
-    prevent_initial_call=True,
-)
-def update_query(input_data, selection, position):
-    """The shareable URL query for the current state."""
-    return compute_query(get_service(), input_data, selection, position)
 
 
 def compute_query(service, input_data, selection, position) -> str:

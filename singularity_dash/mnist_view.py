@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode
 
 import numpy as np
+from dash import Patch
 from PIL import Image
 
 from singularity_dash.errors import InputError
@@ -267,3 +268,47 @@ def encode_digit_png(image: np.ndarray) -> str:
     buffer = io.BytesIO()
     Image.fromarray(array.reshape(IMAGE_SIDE, IMAGE_SIDE)).save(buffer, "PNG", optimize=True)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+# --- Patches for the small side figures (only the numbers that change per input) -----------------
+# These mirror the value fields of figures.charts.build_probability_bars and figures.weights'
+# heatmaps; the page's tests compare them field by field with those builders.
+
+def build_probability_patch(probabilities: np.ndarray, prediction: int, true_label: int | None,
+                            prediction_color: str, other_color: str) -> Patch:
+    """Patch of the probability bars for a new input: heights, labels, colours, outline and title."""
+    p = np.asarray(probabilities, dtype=float).ravel()
+    if p.size == 0 or not np.all(np.isfinite(p)):
+        raise InputError("probabilities must be a non-empty array of finite numbers")
+    classes = np.arange(p.size)
+    line_width = np.zeros(p.size)
+    if true_label is not None:
+        line_width[int(true_label)] = 3.0
+    title = f"Prediction: {int(prediction)}"
+    if true_label is not None:
+        title += f" (true label {int(true_label)}, outlined)"
+    patch = Patch()
+    patch["data"][0]["y"] = p.tolist()
+    patch["data"][0]["text"] = [f"{v:.0%}" if v >= 0.005 else "" for v in p]
+    patch["data"][0]["marker"]["color"] = np.where(classes == int(prediction), prediction_color, other_color).tolist()
+    patch["data"][0]["marker"]["line"]["width"] = line_width.tolist()
+    patch["layout"]["title"]["text"] = title
+    return patch
+
+
+def build_heatmap_values_patch(values_784: np.ndarray, symmetric: bool, figure: Patch | None = None) -> Patch:
+    """Patch of a 28x28 heatmap's values (and, if symmetric, its +-max|z| colour range).
+
+    `figure` is where the figure sits inside a larger Patch (a graph nested in a component tree);
+    by default the Patch is of the figure itself.
+    """
+    z = np.asarray(values_784, dtype=float).ravel()
+    if z.size != IMAGE_SIDE * IMAGE_SIDE or not np.all(np.isfinite(z)):
+        raise InputError(f"a 28x28 image needs {IMAGE_SIDE * IMAGE_SIDE} finite values, got {z.size}")
+    patch = Patch() if figure is None else figure
+    patch["data"][0]["z"] = z.reshape(IMAGE_SIDE, IMAGE_SIDE).tolist()
+    if symmetric:
+        limit = float(np.abs(z).max()) or 1.0  # 0 stays at the diverging scale's white centre
+        patch["data"][0]["zmin"] = -limit
+        patch["data"][0]["zmax"] = limit
+    return patch

@@ -79,6 +79,11 @@ def test_gallery_digit_from_url_and_click(dash_duo, app_config, digits):
     wait_for_text(dash_duo, "#mnist-verdict", lambda t: t.startswith(expected) and "#3" in dash_duo.find_element("#mnist-source").text)
     dash_duo.wait_for_text_to_equal("#mnist-source", "Test digit #3", timeout=TIMEOUT)
     assert "digit=3" in dash_duo.driver.current_url
+    # The outline moved to the clicked thumbnail in the browser, without re-rendering the gallery.
+    current = "return [...document.querySelectorAll('.mnist-gallery-item.mnist-current')].map(e => e.id);"
+    WebDriverWait(dash_duo.driver, TIMEOUT).until(lambda d: len(d.execute_script(current)) == 1
+                                                  and '"index":3' in d.execute_script(current)[0])
+    assert items[3].is_displayed()  # the same element: not replaced by a re-render
     assert dash_duo.get_logs() == []
 
 

@@ -65,6 +65,12 @@ def png_data_url(image: np.ndarray, fmt: str = "PNG") -> str:
     return f"data:{mime};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def patch_values(patch) -> dict[tuple, object]:
+    """What each Assign operation of a Patch writes, by location."""
+    return {tuple(op["location"]): op["params"]["value"] for op in patch.to_plotly_json()["operations"]
+            if op["operation"] == "Assign"}
+
+
 def patch_locations(patch) -> list[tuple]:
     """Where each operation of a Patch writes, e.g. ("data", 0, "marker", "color")."""
     return [tuple(op["location"]) for op in patch.to_plotly_json()["operations"]]
@@ -73,7 +79,8 @@ def patch_locations(patch) -> list[tuple]:
 def test_prediction_panel_matches_numpy(page, service, digits):
     module, _ = page
     index = 8
-    summary, bars, image, caption = module.compute_prediction_outputs(service, digits, mv.build_gallery_input(index), 5)
+    out = module.compute_view_outputs(service, digits, mv.build_gallery_input(index), None, 5, 1, None)
+    summary, caption = out["prediction"], out["checkpoint_label"]
     _, activations = numpy_forward(service, digits.pixels(index))
     p = activations[-1]
     label = int(digits.labels[index])
@@ -81,17 +88,51 @@ def test_prediction_panel_matches_numpy(page, service, digits):
     assert find(summary, module.CONFIDENCE).children == f"{format_number(100 * p.max())}% sure"
     right = "right" if int(np.argmax(p)) == label else "wrong"
     assert find(summary, module.VERDICT).children == f"True label {label}: {right}"
-    np.testing.assert_allclose(bars.data[0].y, p, rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(np.asarray(image.data[0].z).ravel(), digits.images[index].ravel() / 255.0, atol=1e-6)
+    bars = patch_values(out["probabilities"])
+    np.testing.assert_allclose(bars[("data", 0, "y")], p, rtol=1e-5, atol=1e-7)
+    image = patch_values(out["input_image"])
+    np.testing.assert_allclose(np.asarray(image[("data", 0, "z")]).ravel(), digits.images[index].ravel() / 255.0,
+                               atol=1e-6)
     assert "final" in caption and "98.56%" in caption
+
+
+def test_side_figure_patches_equal_the_figure_builders(page, service, digits):
+    """The Patches sent per input carry exactly the values the full figure builders would draw."""
+    module, _ = page
+    from singularity_dash.figures.charts import build_probability_bars
+    from singularity_dash.figures.weights import build_contribution_image, build_digit_image
+
+    for index in (0, 8, 247):  # 247: a digit the final network gets wrong
+        trace, resolved = module.compute_trace(service, digits, mv.build_gallery_input(index), None)
+        full = build_probability_bars(trace.probabilities, trace.prediction, resolved.true_label)
+        sent = patch_values(module.compute_view_outputs(service, digits, mv.build_gallery_input(index), None, 5, 1,
+                                                        module.INPUT)["probabilities"])
+        bar = full.data[0]
+        assert sent[("data", 0, "text")] == list(bar.text)
+        assert sent[("data", 0, "marker", "color")] == list(bar.marker.color)
+        np.testing.assert_array_equal(sent[("data", 0, "marker", "line", "width")], bar.marker.line.width)
+        assert sent[("layout", "title", "text")] == full.layout.title.text
+        image = patch_values(mv.build_heatmap_values_patch(trace.input, symmetric=False))
+        np.testing.assert_allclose(image[("data", 0, "z")], build_digit_image(trace.input).data[0].z)
+        w = service.loaded("mnist").weights[0][37]
+        contribution = build_contribution_image(w, trace.input)
+        values = patch_values(mv.build_heatmap_values_patch(w * trace.input, symmetric=True))
+        np.testing.assert_allclose(values[("data", 0, "z")], contribution.data[0].z, rtol=1e-6, atol=1e-9)
+        assert values[("data", 0, "zmin")] == pytest.approx(contribution.data[0].zmin)
+        assert values[("data", 0, "zmax")] == pytest.approx(contribution.data[0].zmax)
 
 
 def test_timeline_position_changes_the_weights(page, service, digits):
     module, _ = page
-    summary, bars, _, caption = module.compute_prediction_outputs(service, digits, mv.build_gallery_input(0), 0)
+    out = module.compute_view_outputs(service, digits, mv.build_gallery_input(0), None, 0, 1, module.CHECKPOINT)
     _, activations = numpy_forward(service, digits.pixels(0), "c0")
-    np.testing.assert_allclose(bars.data[0].y, activations[-1], rtol=1e-5, atol=1e-7)
-    assert caption.startswith("Weights random init")
+    np.testing.assert_allclose(patch_values(out["probabilities"])[("data", 0, "y")], activations[-1],
+                               rtol=1e-5, atol=1e-7)
+    assert out["checkpoint_label"].startswith("Weights random init")
+    assert out["input_image"] is no_update  # the same input at other weights
+    rows = out["table_rows"]
+    zs, _ = numpy_forward(service, digits.pixels(0), "c0")
+    np.testing.assert_allclose([r["z"] for r in rows], zs[0], rtol=1e-3, atol=1e-6)
 
 
 def test_network_patch_carries_no_neuron_positions(page, service, digits):
@@ -108,7 +149,11 @@ def test_network_patch_carries_no_neuron_positions(page, service, digits):
 
 def test_a_new_selection_patches_only_the_selection_traces(page, service, digits):
     module, _ = page
+    out = module.compute_view_outputs(service, digits, mv.build_gallery_input(4), [3, 1], 5, 1, module.SELECTION)
     patch = module.compute_network_patch(service, digits, mv.build_gallery_input(4), [3, 1], 5, only_selection=True)
+    assert out["prediction"] is no_update and out["probabilities"] is no_update  # the input did not change
+    assert out["table_layer"] == 3 and len(out["table_rows"]) == 10  # the table follows the neuron's layer
+    assert out["query"] == "?digit=4&neuron=3-1"  # position 5 is the final weights
     touched = {loc[1] for loc in patch_locations(patch)}
     assert touched == {13, 14}  # selected edges, selected ring (see network3d's trace order)
     ring = {loc[2]: op["params"]["value"] for loc, op in
@@ -120,7 +165,8 @@ def test_inspector_first_layer_numbers_equal_numpy(page, service, digits):
     module, _ = page
     index, neuron = 21, 37
     x = digits.pixels(index)
-    children, histogram = module.compute_inspector_outputs(service, digits, mv.build_gallery_input(index), [1, neuron], 5)
+    out = module.compute_view_outputs(service, digits, mv.build_gallery_input(index), [1, neuron], 5, 1, module.SELECTION)
+    children, histogram = out["inspector"], out["histogram"]
     zs, activations = numpy_forward(service, x)
     model = service.loaded("mnist")
     w, b = model.weights[0][neuron].astype(np.float64), float(model.biases[0][neuron])
@@ -140,7 +186,7 @@ def test_inspector_later_layer_and_output_explain_themselves(page, service, digi
     module, _ = page
     x = digits.pixels(0)
     zs, activations = numpy_forward(service, x)
-    children, _ = module.compute_inspector_outputs(service, digits, mv.build_gallery_input(0), [2, 9], 5)
+    children = module.compute_view_outputs(service, digits, mv.build_gallery_input(0), [2, 9], 5, 2, None)["inspector"]
     bar = find(children, module.SORTED_WEIGHTS).figure
     w = service.loaded("mnist").weights[1][9].astype(np.float64)
     np.testing.assert_allclose(bar.data[0].y, np.sort(w)[::-1], rtol=1e-6)
@@ -148,19 +194,44 @@ def test_inspector_later_layer_and_output_explain_themselves(page, service, digi
 
     winner = int(np.argmax(activations[-1]))
     loser = (winner + 1) % 10
-    children, _ = module.compute_inspector_outputs(service, digits, mv.build_gallery_input(0), [3, winner], 5)
+    children = module.build_inspector_view(module.compute_trace(service, digits, mv.build_gallery_input(0), None)[0],
+                                           [3, winner])
     sentence = find(children, "mnist-inspector-sentence").children
     assert "largest z" in sentence and f"answers '{winner}'" in sentence
-    children, _ = module.compute_inspector_outputs(service, digits, mv.build_gallery_input(0), [3, loser], 5)
+    children = module.build_inspector_view(module.compute_trace(service, digits, mv.build_gallery_input(0), None)[0],
+                                           [3, loser])
     sentence = find(children, "mnist-inspector-sentence").children
     assert "does not pick it" in sentence and format_number(zs[-1][loser]) in sentence
 
 
 def test_no_selection_shows_a_hint(page, service, digits):
     module, _ = page
-    children, histogram = module.compute_inspector_outputs(service, digits, mv.build_gallery_input(0), None, 5)
-    assert find(children, module.INSPECTOR_HINT) is not None
-    assert len(histogram.data) == 1
+    out = module.compute_view_outputs(service, digits, mv.build_gallery_input(0), None, 5, 1, None)
+    assert find(out["inspector"], module.INSPECTOR_HINT) is not None
+    assert len(out["histogram"].data) == 1
+    # A new input with nothing selected leaves the inspector and the histogram alone.
+    out = module.compute_view_outputs(service, digits, mv.build_gallery_input(1), None, 5, 1, module.INPUT)
+    assert out["inspector"] is no_update and out["histogram"] is no_update
+
+
+def test_a_new_input_patches_the_inspector_card_and_contributions(page, service, digits):
+    module, _ = page
+    index, neuron = 33, 12
+    x = digits.pixels(index)
+    out = module.compute_view_outputs(service, digits, mv.build_gallery_input(index), [1, neuron], 5, 1, module.INPUT)
+    assert out["histogram"] is no_update  # the weights did not change
+    values = patch_values(out["inspector"])
+    zs, activations = numpy_forward(service, x)
+    card = values[(0,)]
+    assert find(card, "mnist-inspector-z").children == format_number(zs[0][neuron])
+    assert find(card, "mnist-inspector-a").children == format_number(activations[0][neuron])
+    w = service.loaded("mnist").weights[0][neuron].astype(np.float64)
+    z_at = (1, "props", "children", 1, "props", "children", "props", "figure", "data", 0, "z")
+    np.testing.assert_allclose(values[z_at], (w * x).reshape(28, 28), rtol=1e-5, atol=1e-7)
+    # The path of the Patch is where the full inspector keeps its contribution image.
+    trace, _ = module.compute_trace(service, digits, mv.build_gallery_input(index), None)
+    full = module.build_inspector_view(trace, [1, neuron])
+    assert full[1].children[1].children.id == module.CONTRIBUTION_IMAGE
 
 
 def test_table_rows_equal_numpy_and_follow_the_selection(page, service, digits):
@@ -232,6 +303,8 @@ def test_gallery_page_shows_labels_and_wrong_predictions(page, service, digits):
     index = first.id["index"]
     caption = first.children[1].children
     assert caption.startswith(f"{int(digits.labels[index])}→")
+    assert module.compute_current_digit({"source": "gallery", "index": 50}) == 50
+    assert module.compute_current_digit({"source": "drawing", "pixels": []}) is None
     items, _ = module.build_gallery_page(service, digits, 2, False, None, 50)
     assert [i.id["index"] for i in items] == list(range(48, 72))
     assert "mnist-current" in items[2].className
