@@ -369,12 +369,13 @@ def _build_upload_card(max_bytes: int) -> dbc.Card:
     return dbc.Card([
         dbc.CardHeader("Upload a picture"),
         dbc.CardBody([
-            dcc.Upload(
+            # assets/upload_limit.js reads these attributes to explain a file the browser refused as too big
+            html.Div(dcc.Upload(
                 html.Div(["Drop an image here or ", html.A("choose a file")]),
                 id=UPLOAD, max_size=max_bytes, multiple=False,
                 accept="image/png,image/jpeg,image/bmp,image/gif,image/webp,.png,.jpg,.jpeg,.bmp,.gif,.webp",
                 className="mnist-upload",
-            ),
+            ), **{"data-max-bytes": str(max_bytes), "data-error-id": INPUT_ERROR}),
             html.Div(f"PNG, JPEG, BMP, GIF or WebP, up to {limit}: one digit, any colours.",
                      className="small text-muted mt-1"),
             html.Div([
