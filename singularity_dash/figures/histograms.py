@@ -38,47 +38,51 @@ def build_weight_histogram(weights: np.ndarray, layer_name: str, marked: np.ndar
     edges = np.linspace(-limit, limit, bins + 1)
     centres = (edges[:-1] + edges[1:]) / 2
     width = float(edges[1] - edges[0])
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            x=centres,
-            y=compute_histogram(all_w, edges),
-            width=width,
-            name=f"all weights of {layer_name} ({all_w.size})",
-            marker={"color": map_signed_colors(centres, limit).tolist(), "line": {"width": 0}},
-            hovertemplate="w ≈ %{x:.3f}<br>density %{y:.3f}<extra></extra>",
-        )
-    )
+    # One constructor call with plain dicts: add_trace/update_layout cost ~10x more per figure.
+    data = [
+        {
+            "type": "bar",
+            "x": centres,
+            "y": compute_histogram(all_w, edges),
+            "width": width,
+            "name": f"all weights of {layer_name} ({all_w.size})",
+            "marker": {"color": map_signed_colors(centres, limit).tolist(), "line": {"width": 0}},
+            "hovertemplate": "w ≈ %{x:.3f}<br>density %{y:.3f}<extra></extra>",
+        }
+    ]
     if marked is not None:
         sel = _finite_array(marked, "marked weights")
-        fig.add_trace(
-            go.Bar(
-                x=centres,
-                y=compute_histogram(sel, edges),
-                width=width,
-                name=f"selected neuron's incoming weights ({sel.size})",
-                marker={"color": "rgba(0,0,0,0)", "line": {"width": 2, "color": MARKED_COLOR}},
-                hovertemplate="w ≈ %{x:.3f}<br>density %{y:.3f} (selected)<extra></extra>",
-            )
+        data.append(
+            {
+                "type": "bar",
+                "x": centres,
+                "y": compute_histogram(sel, edges),
+                "width": width,
+                "name": f"selected neuron's incoming weights ({sel.size})",
+                "marker": {"color": "rgba(0,0,0,0)", "line": {"width": 2, "color": MARKED_COLOR}},
+                "hovertemplate": "w ≈ %{x:.3f}<br>density %{y:.3f} (selected)<extra></extra>",
+            }
         )
         if sel.size <= RUG_LIMIT:
-            fig.add_trace(
-                go.Scatter(
-                    x=sel,
-                    y=np.zeros(sel.size),
-                    mode="markers",
-                    name="selected weights (each)",
-                    marker={"symbol": "line-ns-open", "size": 16, "color": MARKED_COLOR, "line": {"width": 2}},
-                    hovertemplate="w = %{x:.4f}<extra></extra>",
-                )
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": sel,
+                    "y": np.zeros(sel.size),
+                    "mode": "markers",
+                    "name": "selected weights (each)",
+                    "marker": {"symbol": "line-ns-open", "size": 16, "color": MARKED_COLOR, "line": {"width": 2}},
+                    "hovertemplate": "w = %{x:.4f}<extra></extra>",
+                }
             )
-    fig.update_layout(
-        barmode="overlay",
-        bargap=0,
-        title={"text": f"Weights of {layer_name}"},
-        xaxis={"title": {"text": "weight w"}, "zeroline": True},
-        yaxis={"title": {"text": "density"}},
-        legend={"orientation": "h", "y": -0.25},
-        margin={"l": 50, "r": 10, "t": 40, "b": 40},
-    )
+    layout = {
+        "barmode": "overlay",
+        "bargap": 0,
+        "title": {"text": f"Weights of {layer_name}"},
+        "xaxis": {"title": {"text": "weight w"}, "zeroline": True},
+        "yaxis": {"title": {"text": "density"}},
+        "legend": {"orientation": "h", "y": -0.25},
+        "margin": {"l": 50, "r": 10, "t": 40, "b": 40},
+    }
+    fig = go.Figure(data=data, layout=layout)
     return fig
