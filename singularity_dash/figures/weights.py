@@ -88,26 +88,26 @@ def build_sorted_weights_bar(
     if n_top:
         is_top[np.argsort(-np.abs(c), kind="stable")[:n_top]] = True
     w_sorted, c_sorted, top_sorted = w[order], c[order], is_top[order]
-    fig = go.Figure(
-        go.Bar(
-            x=[labels[i] for i in order],
-            y=w_sorted,
-            customdata=c_sorted,
-            marker={
-                "color": map_signed_colors(w_sorted, _symmetric_limit(w_sorted)).tolist(),
-                # Outline and full opacity mark the strongest contributors for this input.
-                "opacity": np.where(top_sorted, 1.0, 0.35),
-                "line": {"width": np.where(top_sorted, 2.0, 0.0), "color": HIGHLIGHT_LINE},
-            },
-            hovertemplate="%{x}<br>w = %{y:.4f}<br>w·a = %{customdata:.4f}<extra></extra>",
-            name="weight",
-        )
-    )
-    fig.update_layout(
-        title={"text": f"{title} (outlined: top {n_top} |w·a|)"},
-        xaxis={"title": {"text": "source neuron"}, "type": "category", "tickangle": -60},
-        yaxis={"title": {"text": "weight w"}, "zeroline": True},
-        margin={"l": 50, "r": 10, "t": 40, "b": 60},
-        showlegend=False,
-    )
+    bar = {
+        "type": "bar",
+        "x": [labels[i] for i in order],
+        "y": w_sorted,
+        "customdata": c_sorted,
+        "marker": {
+            "color": map_signed_colors(w_sorted, _symmetric_limit(w_sorted)).tolist(),
+            # Outline and full opacity mark the strongest contributors for this input.
+            "opacity": np.where(top_sorted, 1.0, 0.35),
+            "line": {"width": np.where(top_sorted, 2.0, 0.0), "color": HIGHLIGHT_LINE},
+        },
+        "hovertemplate": "%{x}<br>w = %{y:.4f}<br>w·a = %{customdata:.4f}<extra></extra>",
+        "name": "weight",
+    }
+    layout = {
+        "title": {"text": f"{title} (outlined: top {n_top} |w·a|)"},
+        "xaxis": {"title": {"text": "source neuron"}, "type": "category", "tickangle": -60},
+        "yaxis": {"title": {"text": "weight w"}, "zeroline": True},
+        "margin": {"l": 50, "r": 10, "t": 40, "b": 60},
+        "showlegend": False,
+    }
+    fig = go.Figure(data=[bar], layout=layout)  # one constructor call: update_layout costs more
     return fig
