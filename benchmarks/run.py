@@ -463,7 +463,7 @@ def profile_interactions(n: int, out_dir: Path) -> dict:
         for _ in range(n):
             actions.run(name)
         text = io.StringIO()
-        stats = pstats.Stats(profiler, stream=text)
+        stats = pstats.Stats(profiler, stream=text).strip_dirs()  # file names only: no machine paths
         stats.sort_stats("tottime").print_stats(30)
         stats.sort_stats("cumulative").print_stats(60)
         slug = name.replace(" ", "-")
@@ -759,7 +759,7 @@ def main(argv: list[str] | None = None) -> int:
         log("profiles (in process)")
         results["profiles"] = profile_interactions(settings.profile_n, args.out)
     results["meta"]["load_average_at_end"] = os.getloadavg()
-    results["meta"]["server_logs"] = str(logs_dir)
+    results["meta"]["server_logs"] = logs_dir.name  # a folder in the system temp dir, kept out of the repo
     results["measured"] = collect_measured(results)
     results["targets"] = build_target_rows(results["measured"])
     (args.out / "latest.json").write_text(json.dumps(results, indent=1, default=str))
