@@ -511,12 +511,13 @@ def show_hint(table_name, custom_rows):
 
 @callback(Output(ID.train_request, "data"), Output(ID.train_message, "children", allow_duplicate=True),
           Input(ID.train, "n_clicks"), Input(ID.replay, "n_clicks"), prevent_initial_call=True)
-def request_training(_train, _replay):
+def request_training(train_clicks, replay_clicks):
     """Start a training job only when the job queue can take it; otherwise say why in the page."""
     outage = get_jobs_outage()
     if outage:
         return no_update, dbc.Alert(outage, color="warning", className="py-1 mb-0", id=ID.train_outage)
-    return {"replay": ctx.triggered_id == ID.replay, "clicks": (_train or 0) + (_replay or 0)}, ""
+    # The click count makes every request a new value, so the background job starts each time.
+    return {"replay": ctx.triggered_id == ID.replay, "clicks": (train_clicks or 0) + (replay_clicks or 0)}, ""
 
 
 @callback(

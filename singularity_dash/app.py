@@ -11,7 +11,7 @@ from pathlib import Path
 import dash
 import plotly.io.json
 import dash_bootstrap_components as dbc
-from dash import Dash, dcc, html
+from dash import Dash, html
 from flask import jsonify, request, send_from_directory
 
 from .api import api

@@ -414,7 +414,6 @@ def build_network_figure(
     data: list[dict] = []
 
     for k in range(len(layout.layer_sizes)):
-        n = layout.layer_sizes[k]
         marker = {
             "colorscale": SEQUENTIAL_SCALE,
             "line": {"width": 0},

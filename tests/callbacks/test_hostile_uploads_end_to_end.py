@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from dash import no_update
 
-from tests.callbacks.test_mnist_callbacks import page, png_data_url  # noqa: F401  (fixture and helper)
+from tests.callbacks.test_mnist_callbacks import png_data_url
 from tests.unit.test_upload_fuzz import CASES, ERROR, OK
 
 DATA_URL_PREFIX = "base64,"
@@ -27,7 +27,7 @@ def _raw_bytes(contents: str) -> bytes | None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_hostile_file_through_the_page_upload_callback(page, service, digits, name):  # noqa: F811
+def test_hostile_file_through_the_page_upload_callback(page, service, digits, name):
     module, _ = page
     build, expected = CASES[name]
     contents = build()
@@ -47,7 +47,7 @@ def test_hostile_file_through_the_page_upload_callback(page, service, digits, na
 
 
 @pytest.fixture(scope="module")
-def client(page):  # noqa: F811
+def client(page):
     _, app = page
     return app.server.test_client()
 

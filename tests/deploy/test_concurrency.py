@@ -20,8 +20,6 @@ from PIL import Image
 
 from singularity_dash.api import CACHE_HEADER
 from singularity_dash.preprocess import preprocess_image
-from tests.live_server import start_process, stop_process, wait_for_http
-from tests.redis_server import free_port
 
 pytestmark = pytest.mark.slow
 CLIENTS = 24
@@ -71,24 +69,6 @@ def expected(clients_inputs, service):
         answers.append({kind: (trace.probabilities, np.concatenate([layer.z for layer in trace.layers]))
                         for kind, trace in traces.items()})
     return answers
-
-
-@pytest.fixture
-def web_server(tmp_path):
-    """Factory: the Procfile's web line on a free port (extra environment allowed); stopped afterwards."""
-    started = []
-
-    def start(**env):
-        port = free_port()
-        process = start_process("web", {"PORT": str(port), "WEB_CONCURRENCY": "2", **env}, tmp_path / f"web-{port}.log")
-        started.append(process)
-        base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/healthz", process)
-        return base
-
-    yield start
-    for process in started:
-        stop_process(process)
 
 
 def run_clients(base: str, clients_inputs: list[dict], hostile: bool = False) -> list[list[tuple[str, int, object, str]]]:

@@ -7,29 +7,10 @@ import pytest
 import requests
 
 from singularity_dash.api import CACHE_HEADER
-from tests.live_server import start_process, stop_process, wait_for_http
+from tests.live_server import start_process, stop_process
 from tests.redis_server import free_port
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def web_process(tmp_path):
-    """Factory: start the Procfile's `web:` command on a free port with extra environment."""
-    started = []
-
-    def start(**env):
-        port = free_port()
-        environment = {"PORT": str(port), "WEB_CONCURRENCY": "2", **env}
-        process = start_process("web", environment, tmp_path / f"web-{port}.log")
-        started.append(process)
-        base = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{base}/healthz", process)
-        return base
-
-    yield start
-    for process in started:
-        stop_process(process)
 
 
 def forward(base, x):
@@ -38,8 +19,8 @@ def forward(base, x):
     return response
 
 
-def test_web_line_serves_pages_and_api(web_process):
-    base = web_process()
+def test_web_line_serves_pages_and_api(web_server):
+    base = web_server()
     for path in ("/", "/xor", "/mnist"):
         page = requests.get(base + path, timeout=10)
         assert page.status_code == 200 and "Singularity" in page.text
@@ -52,17 +33,17 @@ def test_web_line_serves_pages_and_api(web_process):
     assert "max-age=31536000" in requests.get(base + asset, timeout=10).headers["Cache-Control"]
 
 
-def test_two_servers_share_the_redis_cache(web_process, redis_server):
-    first = web_process(REDIS_URL=redis_server.url)
-    second = web_process(REDIS_URL=redis_server.url)
+def test_two_servers_share_the_redis_cache(web_server, redis_server):
+    first = web_server(REDIS_URL=redis_server.url)
+    second = web_server(REDIS_URL=redis_server.url)
     assert forward(first, [0.2, 0.9]).headers[CACHE_HEADER] == "miss"
     assert forward(second, [0.2, 0.9]).headers[CACHE_HEADER] == "hit"
     health = requests.get(f"{second}/healthz", timeout=5).json()
     assert health["cache"]["backend"] == "redis"
 
 
-def test_redis_outage_keeps_serving_and_caching_resumes(web_process, redis_server):
-    base = web_process(REDIS_URL=redis_server.url, WEB_CONCURRENCY="1")
+def test_redis_outage_keeps_serving_and_caching_resumes(web_server, redis_server):
+    base = web_server(REDIS_URL=redis_server.url, WEB_CONCURRENCY="1")
     forward(base, [0.5, 0.5])
     redis_server.stop()
     for _ in range(5):

@@ -94,6 +94,16 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
 
 
+def assert_digit_or_input_error(data: bytes) -> None:
+    """Preprocessing either yields a valid digit or refuses with an InputError that has a message."""
+    try:
+        out = preprocess_image(data)
+    except InputError as err:
+        assert str(err)
+    else:
+        assert_digit(out)
+
+
 def assert_digit(out: np.ndarray) -> None:
     """A valid model input: (28, 28) float32 in [0, 1] with some ink."""
     assert out.shape == (28, 28)
@@ -554,23 +564,13 @@ def test_any_small_image_gives_a_digit_or_an_input_error(fmt, mode, width, heigh
     if mode not in _FORMAT_MODES[fmt]:
         mode = sorted(_FORMAT_MODES[fmt])[0]
     data = encode(_random_image(mode, width, height, content, seed), fmt)
-    try:
-        out = preprocess_image(data)
-    except InputError as err:
-        assert str(err)
-    else:
-        assert_digit(out)
+    assert_digit_or_input_error(data)
 
 
 @settings(max_examples=200, deadline=None)
 @given(data=st.binary(max_size=2000))
 def test_any_bytes_give_a_digit_or_an_input_error(data):
-    try:
-        out = preprocess_image(data)
-    except InputError as err:
-        assert str(err)
-    else:
-        assert_digit(out)
+    assert_digit_or_input_error(data)
 
 
 @settings(max_examples=150, deadline=None)
@@ -585,12 +585,7 @@ def test_damaged_files_give_a_digit_or_an_input_error(fmt, cut, flip):
     data = bytearray(encode(img.convert("P") if fmt == "GIF" else img, fmt))
     data[flip % len(data)] ^= 0xFF  # corrupt one byte
     data = bytes(data[: max(1, int(len(data) * cut))])
-    try:
-        out = preprocess_image(data)
-    except InputError as err:
-        assert str(err)
-    else:
-        assert_digit(out)
+    assert_digit_or_input_error(data)
 
 
 @settings(max_examples=150, deadline=None)
