@@ -41,6 +41,7 @@ MNIST_GALLERY_NEXT = "mnist-gallery-next"
 MNIST_INPUT = "mnist-input"
 MNIST_DRAWING = "mnist-drawing"
 MNIST_GRAPH = "mnist-graph"
+MNIST_SELECTION = "mnist-selection"
 MNIST_CHECKPOINT = "mnist-checkpoint"
 XOR_X1 = "xor-x1"
 XOR_X2 = "xor-x2"
@@ -152,13 +153,13 @@ def build_drawing(rng: np.random.Generator) -> list[list[int]]:
     return (pad * 255).round().astype(int).tolist()
 
 
-def build_click_data(layer: int, index: int) -> dict:
-    """The clickData Plotly reports for a click on neuron marker (layer, index)."""
-    return {"points": [{"curveNumber": layer, "pointNumber": index, "customdata": [layer, index]}]}
-
-
 class Interactions:
-    """Runs each benchmarked user action in a DashSession, with fresh (cold) inputs each time."""
+    """Runs each benchmarked user action in a DashSession, with fresh (cold) inputs each time.
+
+    A thumbnail click and a neuron click are answered by clientside callbacks that write the input
+    and selection stores; the session cannot run JavaScript, so it writes those stores itself and the
+    server callbacks that follow fire exactly as in the browser.
+    """
 
     def __init__(self, mnist: DashSession, xor: DashSession, n_digits: int, seed: int = 6):
         self.mnist = mnist
@@ -187,8 +188,8 @@ class Interactions:
             self.gallery_queue = [i for i in items if i["index"] not in self.used_digits]
         item = self.gallery_queue.pop(0)
         self.used_digits.add(item["index"])
-        clicks = self.mnist.value(item, "n_clicks") or 0
-        return self.mnist.set_props(item, {"n_clicks": clicks + 1}, name="gallery digit")
+        choice = {"source": "gallery", "index": item["index"]}  # what chooseGalleryDigit writes
+        return self.mnist.set_props(MNIST_INPUT, {"data": choice}, name="gallery digit")
 
     def drawing(self) -> InteractionRecord:
         """A new drawing arrives from the pad."""
@@ -205,7 +206,8 @@ class Interactions:
         self._forget_input()
         layer = int(self.rng.integers(len(MNIST_LAYER_SIZES)))
         index = int(self.rng.integers(MNIST_LAYER_SIZES[layer]))
-        return self.mnist.set_props(MNIST_GRAPH, {"clickData": build_click_data(layer, index)}, name="neuron selection")
+        # What selectNeuron writes for a click on that marker (its customdata starts with layer, index).
+        return self.mnist.set_props(MNIST_SELECTION, {"data": [layer, index]}, name="neuron selection")
 
     def timeline_step(self) -> InteractionRecord:
         """Move the learning timeline to another checkpoint."""

@@ -20,7 +20,6 @@ from singularity_dash.components import (
     build_neuron_table,
     compute_inspection,
     compute_neuron_rows,
-    parse_row_id,
 )
 from singularity_dash.errors import InputError
 from singularity_dash.figures.charts import OTHER_COLOR, PREDICTION_COLOR, build_probability_bars
@@ -61,6 +60,7 @@ TRACE_INDEX = "mnist-trace-index"
 GALLERY = "mnist-gallery"
 GALLERY_ITEM = "mnist-gallery-item"  # pattern-matching type: {"type": GALLERY_ITEM, "index": digit}
 GALLERY_PAGE = "mnist-gallery-page"
+GALLERY_CHECKPOINT = "mnist-gallery-checkpoint"
 GALLERY_PAGE_LABEL = "mnist-gallery-page-label"
 GALLERY_PREV = "mnist-gallery-prev"
 GALLERY_NEXT = "mnist-gallery-next"
@@ -238,28 +238,6 @@ def build_table_update(trace, layer, selection) -> tuple[list[dict], list[dict]]
     return rows, table.style_data_conditional
 
 
-def compute_clicked_neuron(click_data) -> list[int] | None:
-    """[layer, index] of a clicked neuron marker (customdata), or None for anything else."""
-    try:
-        custom = click_data["points"][0]["customdata"]
-        layer, index = int(custom[0]), int(custom[1])
-    except (TypeError, KeyError, IndexError, ValueError):
-        return None
-    chosen = compute_selection_tuple([layer, index])
-    return list(chosen) if chosen else None
-
-
-def compute_table_neuron(active_cell) -> list[int] | None:
-    """[layer, index] of the table row a clicked cell belongs to, or None."""
-    if not active_cell or active_cell.get("row_id") is None:
-        return None
-    try:
-        chosen = compute_selection_tuple(parse_row_id(active_cell["row_id"]))
-    except InputError:
-        return None
-    return list(chosen) if chosen else None
-
-
 def compute_uploaded_input(contents, max_bytes: int) -> dict:
     """Input-store value for an uploaded image file; InputError with a user message if unusable."""
     image = preprocess_image(decode_upload(contents, max_bytes))
@@ -409,9 +387,10 @@ def layout(digit=None, neuron=None, checkpoint=None, **_other):
         dcc.Store(id=SELECTION, data=selection),
         dcc.Store(id=DRAWING, data=None),
         dcc.Store(id=GALLERY_PAGE, data=page),
+        dcc.Store(id=GALLERY_CHECKPOINT, data=None),
         dcc.Store(id=QUERY, data=None),
         dcc.Store(id=URL_SYNC, data=None),
-        dcc.Store(id=TRACE_INDEX, data={"neurons": list(trace_index.neurons),
+        dcc.Store(id=TRACE_INDEX, data={"sizes": list(trace.layer_sizes), "neurons": list(trace_index.neurons),
                                         "edges": [list(e) for e in trace_index.edges],
                                         "selected": [trace_index.selected_edges, trace_index.selected_neuron]}),
     ]
@@ -478,7 +457,6 @@ def layout(digit=None, neuron=None, checkpoint=None, **_other):
     Output(GALLERY_PAGE, "data", allow_duplicate=True),
     Output(INPUT_ERROR, "children"),
     Output(INPUT_ERROR, "is_open"),
-    Input({"type": GALLERY_ITEM, "index": ALL}, "n_clicks"),
     Input(RANDOM, "n_clicks"),
     Input(DRAWING, "data"),
     Input(UPLOAD, "contents"),
@@ -486,25 +464,18 @@ def layout(digit=None, neuron=None, checkpoint=None, **_other):
     State(CHECKPOINT, "value"),
     prevent_initial_call=True,
 )
-def choose_input(_item_clicks, _random, drawing, contents, only_misclassified, position):
-    """A new input from whichever way in fired: a thumbnail, the random button, the pad or an upload."""
+def choose_input(_random, drawing, contents, only_misclassified, position):
+    """A new input from whichever way in fired: the random button, the pad or an upload (thumbnails: clientside)."""
     service, digits = get_service(), get_digits()
-    trigger = ctx.triggered_id
-    triggered_value = ctx.triggered[0]["value"] if ctx.triggered else None
-    return compute_input_choice(service, digits, get_config().max_upload_bytes, trigger, triggered_value,
+    return compute_input_choice(service, digits, get_config().max_upload_bytes, ctx.triggered_id,
                                 drawing, contents, only_misclassified, position)
 
 
-def compute_input_choice(service, digits, max_bytes, trigger, triggered_value, drawing, contents,
-                         only_misclassified, position):
+def compute_input_choice(service, digits, max_bytes, trigger, drawing, contents, only_misclassified, position):
     """(input, gallery page, message, message open) for the control that fired."""
     keep = (no_update, no_update, no_update, no_update)
     checkpoint = compute_checkpoint(load_checkpoints(service), position)
     try:
-        if isinstance(trigger, dict) and trigger.get("type") == GALLERY_ITEM:
-            if not triggered_value or digits is None:
-                return keep  # a thumbnail appearing, not a click
-            return mv.build_gallery_input(mv.parse_digit(trigger["index"], len(digits))), no_update, "", False
         if trigger == RANDOM:
             pool = compute_pool(service, digits, checkpoint, only_misclassified)
             index = mv.pick_random_digit(pool)
@@ -551,16 +522,36 @@ def compute_next_page(trigger, page) -> int:
     Output(GALLERY_PAGE_LABEL, "children"),
     Input(GALLERY_PAGE, "data"),
     Input(MISCLASSIFIED_ONLY, "value"),
-    Input(CHECKPOINT, "value"),
+    Input(GALLERY_CHECKPOINT, "data"),
+    State(CHECKPOINT, "value"),
     State(INPUT, "data"),
 )
-def render_gallery(page, only_misclassified, position, input_data):
+def render_gallery(page, only_misclassified, _gated_position, position, input_data):
     """One page of thumbnails (the current digit outlined); re-rendered only when the page's digits change."""
-    if ctx.triggered_id == CHECKPOINT and not only_misclassified:
-        return no_update, no_update  # the same digits: the captions only depend on the checkpoint when filtered
     service, digits = get_service(), get_digits()
     checkpoint = compute_checkpoint(load_checkpoints(service), position)
     return build_gallery_page(service, digits, page, only_misclassified, checkpoint, compute_current_digit(input_data))
+
+
+# The thumbnails' captions depend on the checkpoint only when the misclassified filter is on, so a
+# timeline step reaches the gallery callback only then (no request at all otherwise).
+clientside_callback(
+    dash.ClientsideFunction(namespace="mnist_controls", function_name="gateGalleryCheckpoint"),
+    Output(GALLERY_CHECKPOINT, "data"),
+    Input(CHECKPOINT, "value"),
+    State(MISCLASSIFIED_ONLY, "value"),
+    prevent_initial_call=True,
+)
+
+# A thumbnail click only names a digit: answered in the browser (the page callback validates it).
+clientside_callback(
+    dash.ClientsideFunction(namespace="mnist_controls", function_name="chooseGalleryDigit"),
+    Output(INPUT, "data", allow_duplicate=True),
+    Output(INPUT_ERROR, "children", allow_duplicate=True),
+    Output(INPUT_ERROR, "is_open", allow_duplicate=True),
+    Input({"type": GALLERY_ITEM, "index": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
 
 
 def compute_current_digit(input_data) -> int | None:
@@ -591,33 +582,12 @@ clientside_callback(
 )
 
 
-VIEW_OUTPUTS = ("prediction", "probabilities", "input_image", "checkpoint_label", "inspector",
+VIEW_OUTPUTS = ("graph", "prediction", "probabilities", "input_image", "checkpoint_label", "inspector",
                 "histogram", "table_layer", "table_rows", "table_style", "query")
 
 
 @callback(
     Output(GRAPH, "figure"),
-    Input(INPUT, "data"),
-    Input(SELECTION, "data"),
-    Input(CHECKPOINT, "value"),
-    prevent_initial_call=True,
-)
-def update_network(input_data, selection, position):
-    """Patch the 3D view's colours, sizes and edges (never its neuron positions)."""
-    return compute_network_patch(get_service(), get_digits(), input_data, selection, position,
-                                 only_selection=ctx.triggered_id == SELECTION)
-
-
-def compute_network_patch(service, digits, input_data, selection, position, only_selection: bool = False):
-    """The 3D view's Patch for a new input / selection / checkpoint (no_update for unusable input)."""
-    try:
-        trace, _ = compute_trace(service, digits, input_data, compute_checkpoint(load_checkpoints(service), position))
-    except InputError:
-        return no_update
-    return build_graph_update(trace, compute_selection_tuple(selection, trace.layer_sizes), only_selection)
-
-
-@callback(
     Output(PREDICTION, "children"),
     Output(PROBABILITIES, "figure"),
     Output(INPUT_IMAGE, "figure"),
@@ -635,9 +605,9 @@ def compute_network_patch(service, digits, input_data, selection, position, only
     prevent_initial_call=True,
 )
 def update_views(input_data, selection, position, table_layer):
-    """Every side view that follows the input, the selected neuron and the checkpoint, from one forward pass.
+    """The 3D view and every side view that follows the input, the neuron and the checkpoint: one forward pass.
 
-    The 3D view has its own callback (a Patch of its own, answered in parallel with this one).
+    One callback, so one user action is one request (the answer is mostly Patches of numbers).
     """
     # Two inputs changing in one wave (not caused by any one control today) recompute everything.
     trigger = ctx.triggered_id if len(ctx.triggered_prop_ids) == 1 else None
@@ -665,6 +635,7 @@ def compute_view_outputs(service, digits, input_data, selection, position, table
         return out
 
     chosen = compute_selection_tuple(selection, trace.layer_sizes)
+    out["graph"] = build_graph_update(trace, chosen, only_selection=trigger == SELECTION)
 
     if new_input or new_weights:
         out["prediction"] = build_prediction_summary(trace, resolved)
@@ -727,20 +698,17 @@ def build_inspector_input_update(trace, chosen):
     return patch
 
 
-@callback(
+# A neuron click (3D marker or table row) only names a neuron: answered in the browser (the page
+# callback still validates the store: a tampered value shows as no selection).
+clientside_callback(
+    dash.ClientsideFunction(namespace="mnist_controls", function_name="selectNeuron"),
     Output(SELECTION, "data"),
     Output(TABLE, "active_cell"),
     Input(GRAPH, "clickData"),
     Input(TABLE, "active_cell"),
+    State(TRACE_INDEX, "data"),
     prevent_initial_call=True,
 )
-def select_neuron(click_data, active_cell):
-    """A clicked neuron marker or table row becomes the selection (the cell is released for the next click)."""
-    if ctx.triggered_id == GRAPH:
-        chosen = compute_clicked_neuron(click_data)
-        return (chosen, no_update) if chosen else (no_update, no_update)
-    chosen = compute_table_neuron(active_cell)
-    return (chosen, None) if chosen else (no_update, no_update)
 
 
 def compute_query(service, input_data, selection, position) -> str:

@@ -147,6 +147,34 @@ def test_select_neuron_in_table_shows_weight_map_and_timeline(dash_duo, app_conf
     assert dash_duo.get_logs() == []
 
 
+def test_neuron_click_in_3d_and_misclassified_gallery_follows_timeline(dash_duo, app_config):
+    open_mnist(dash_duo, app_config, "?digit=0")
+    dash_duo.wait_for_element("#mnist-neuron-table td", timeout=TIMEOUT)
+    # What Plotly reports for a click on marker 5 of hidden layer 2 (customdata: layer, index, z, a).
+    click_3d = "window.dash_clientside.set_props('mnist-graph', {clickData: arguments[0]});"
+    marker = {"points": [{"curveNumber": 2, "pointNumber": 5, "customdata": [2, 5, 0.5, 0.5]}]}
+    dash_duo.driver.execute_script(click_3d, marker)
+    dash_duo.wait_for_text_to_equal("#mnist-inspector-title", "Neuron h2.6 (hidden 2, #5)", timeout=TIMEOUT)
+    WebDriverWait(dash_duo.driver, TIMEOUT).until(lambda d: "neuron=2-5" in d.current_url)
+    # A click on an edge (no customdata) and one naming no neuron leave the selection alone.
+    dash_duo.driver.execute_script(click_3d, {"points": [{"curveNumber": 9, "pointNumber": 3}]})
+    dash_duo.driver.execute_script(click_3d, {"points": [{"curveNumber": 2, "customdata": [7, 900]}]})
+    dash_duo.wait_for_text_to_equal("#mnist-inspector-title", "Neuron h2.6 (hidden 2, #5)", timeout=TIMEOUT)
+
+    # Filter the gallery to misclassified digits: it depends on the checkpoint now, so it follows it.
+    every_digit = wait_for_text(dash_duo, "#mnist-gallery-page-label", lambda t: t.startswith("page 1 of "))
+    click(dash_duo, dash_duo.find_element("#mnist-misclassified-only"))
+    final_pages = wait_for_text(dash_duo, "#mnist-gallery-page-label", lambda t: t != every_digit)
+    thumb = dash_duo.find_element("#mnist-checkpoint [role=slider]")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", thumb)
+    thumb.send_keys(Keys.HOME)
+    wait_for_text(dash_duo, "#mnist-checkpoint-label", lambda t: "random init" in t)
+    init_pages = wait_for_text(dash_duo, "#mnist-gallery-page-label", lambda t: t != final_pages)
+    count = lambda text: int(text.split(" of ")[1].split()[0])  # noqa: E731 - "page 1 of N ..."
+    assert count(init_pages) > 10 * count(final_pages)  # the random network gets most digits wrong
+    assert dash_duo.get_logs() == []
+
+
 def test_forward_pass_animation_runs_and_ends(dash_duo, app_config):
     open_mnist(dash_duo, app_config, "?digit=0")
     button = dash_duo.find_element("#mnist-animate")

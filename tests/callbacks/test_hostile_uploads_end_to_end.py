@@ -32,7 +32,7 @@ def test_hostile_file_through_the_page_upload_callback(page, service, digits, na
     build, expected = CASES[name]
     contents = build()
     data, _, message, is_open = module.compute_input_choice(
-        service, digits, 5_000_000, module.UPLOAD, "x", None, contents, False, 5
+        service, digits, 5_000_000, module.UPLOAD, None, contents, False, 5
     )
     if not contents:  # dcc.Upload sends "" when nothing was chosen: nothing to do, nothing to say
         assert (data, message, is_open) == (no_update, no_update, no_update)
@@ -41,7 +41,7 @@ def test_hostile_file_through_the_page_upload_callback(page, service, digits, na
     else:
         assert expected != ERROR and data["source"] == "upload" and len(data["pixels"]) == 784
     good, _, _, still_open = module.compute_input_choice(
-        service, digits, 5_000_000, module.UPLOAD, "x", None, png_data_url(digits.images[1]), False, 5
+        service, digits, 5_000_000, module.UPLOAD, None, png_data_url(digits.images[1]), False, 5
     )
     assert not still_open and module.compute_trace(service, digits, good, None)[0].prediction == digits.labels[1]
 

@@ -125,7 +125,7 @@ def test_timeline_position_changes_the_weights(page, service, digits):
 
 def test_network_patch_carries_no_neuron_positions(page, service, digits):
     module, _ = page
-    patch = module.compute_network_patch(service, digits, mv.build_gallery_input(4), [2, 5], 5)
+    patch = module.compute_view_outputs(service, digits, mv.build_gallery_input(4), [2, 5], 5, 1, module.INPUT)["graph"]
     locations = patch_locations(patch)
     for layer in range(4):  # neuron traces 0-3: colours and sizes only
         assert not [loc for loc in locations if loc[:2] == ("data", layer) and loc[2] in ("x", "y", "z")]
@@ -138,7 +138,7 @@ def test_network_patch_carries_no_neuron_positions(page, service, digits):
 def test_a_new_selection_patches_only_the_selection_traces(page, service, digits):
     module, _ = page
     out = module.compute_view_outputs(service, digits, mv.build_gallery_input(4), [3, 1], 5, 1, module.SELECTION)
-    patch = module.compute_network_patch(service, digits, mv.build_gallery_input(4), [3, 1], 5, only_selection=True)
+    patch = out["graph"]
     assert out["prediction"] is no_update and out["probabilities"] is no_update  # the input did not change
     assert out["table_layer"] == 3 and len(out["table_rows"]) == 10  # the table follows the neuron's layer
     assert out["query"] == "?digit=4&neuron=3-1"  # position 5 is the final weights
@@ -235,38 +235,25 @@ def test_table_rows_equal_numpy_and_follow_the_selection(page, service, digits):
     assert module.compute_table_layer(None, 2) == 2
 
 
-def test_clicks_and_rows_become_selections():
-    module = sys.modules[next(p for p in dash.page_registry.values() if p["path"] == "/mnist")["module"]]
-    assert module.compute_clicked_neuron({"points": [{"customdata": [1, 37]}]}) == [1, 37]
-    assert module.compute_clicked_neuron({"points": [{"x": 1}]}) is None  # an edge: no customdata
-    assert module.compute_clicked_neuron({"points": [{"customdata": [3, 10]}]}) is None
-    assert module.compute_table_neuron({"row": 0, "column_id": "z", "row_id": "2-5"}) == [2, 5]
-    assert module.compute_table_neuron({"row": 0, "column_id": "z"}) is None
-    assert module.compute_table_neuron({"row_id": "nonsense"}) is None
-
-
 def test_upload_good_and_bad_files(page, service, digits):
     module, _ = page
     choose = module.compute_input_choice
-    data, _, message, is_open = choose(service, digits, 5_000_000, module.UPLOAD, "x", None,
+    data, _, message, is_open = choose(service, digits, 5_000_000, module.UPLOAD, None,
                                        png_data_url(digits.images[0]), False, 5)
     assert data["source"] == "upload" and len(data["pixels"]) == 784 and not is_open
     trace, _ = module.compute_trace(service, digits, data, None)
     assert trace.prediction == int(digits.labels[0])
 
     text = "data:image/png;base64," + base64.b64encode(b"just some text, not an image\n" * 10).decode()
-    data, page_out, message, is_open = choose(service, digits, 5_000_000, module.UPLOAD, "x", None, text, False, 5)
+    data, page_out, message, is_open = choose(service, digits, 5_000_000, module.UPLOAD, None, text, False, 5)
     assert data is no_update and is_open and "PNG" in message
 
 
-def test_gallery_click_random_and_drawing(page, service, digits):
+def test_random_and_drawing(page, service, digits):
     module, _ = page
     choose = module.compute_input_choice
-    item = {"type": module.GALLERY_ITEM, "index": 42}
-    assert choose(service, digits, 1, item, 0, None, None, False, 5)[0] is no_update  # appeared, not clicked
-    assert choose(service, digits, 1, item, 1, None, None, False, 5)[0] == {"source": "gallery", "index": 42}
 
-    data, page_number, _, _ = choose(service, digits, 1, module.RANDOM, 1, None, None, True, 5)
+    data, page_number, _, _ = choose(service, digits, 1, module.RANDOM, None, None, True, 5)
     predictions = mv.compute_batch_predictions(service.loaded("mnist").weights, service.loaded("mnist").biases,
                                                digits.images.reshape(len(digits), -1) / 255.0)
     wrong = np.flatnonzero(predictions != digits.labels)
@@ -275,11 +262,11 @@ def test_gallery_click_random_and_drawing(page, service, digits):
 
     stroke = np.zeros((56, 56), dtype=int)
     stroke[8:48, 26:31] = 255
-    data = choose(service, digits, 1, module.DRAWING, None, {"pixels": stroke.tolist()}, None, False, 5)[0]
+    data = choose(service, digits, 1, module.DRAWING, {"pixels": stroke.tolist()}, None, False, 5)[0]
     assert data["source"] == "drawing"
     assert module.compute_trace(service, digits, data, None)[0].prediction == 1
-    assert choose(service, digits, 1, module.DRAWING, None, None, None, False, 5)[0] is no_update
-    message = choose(service, digits, 1, module.DRAWING, None, {"pixels": [["a"]]}, None, False, 5)[2]
+    assert choose(service, digits, 1, module.DRAWING, None, None, False, 5)[0] is no_update
+    message = choose(service, digits, 1, module.DRAWING, {"pixels": [["a"]]}, None, False, 5)[2]
     assert "0 to 255" in message
 
 
