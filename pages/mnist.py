@@ -22,6 +22,7 @@ from singularity_dash.components import (
     compute_neuron_rows,
 )
 from singularity_dash.errors import InputError
+from singularity_dash.memo import LruMemo
 from singularity_dash.figures.charts import OTHER_COLOR, PREDICTION_COLOR, build_probability_bars
 from singularity_dash.figures.histograms import build_weight_histogram
 from singularity_dash.figures.network3d import (
@@ -40,7 +41,7 @@ from singularity_dash.figures.weights import (
 )
 from singularity_dash.notes import compute_layer_name, compute_neuron_labels, describe_neuron, format_percent
 from singularity_dash.preprocess import decode_upload, preprocess_drawing, preprocess_image
-from singularity_dash.runtime import get_config, get_digits, get_service
+from singularity_dash.runtime import get_config, get_digits, get_figure_memo, get_service
 from singularity_dash.service import FINAL
 
 dash.register_page(__name__, path="/mnist", name="MNIST", title="Singularity: MNIST")
@@ -179,7 +180,17 @@ def build_checkpoint_marks(checkpoints: list[dict]) -> dict:
     return {i: ("final" if i == last else f"step {c.get('step', i)}") for i, c in enumerate(checkpoints)}
 
 
-def build_inspector_view(trace, selection) -> list:
+def build_weight_figure(memo: LruMemo | None, key: tuple, build) -> dict:
+    """A figure that depends on the weights only, as plotly JSON: built once per key with a memo.
+
+    The key starts with the weights' sha256, so every checkpoint has its own entries.
+    """
+    if memo is None:
+        return build().to_plotly_json()
+    return memo.get_or_build(key, lambda: build().to_plotly_json())
+
+
+def build_inspector_view(trace, selection, memo: LruMemo | None = None) -> list:
     """The inspector for the selected neuron: numbers card plus weight images or sorted weights."""
     selection = compute_selection_tuple(selection, trace.layer_sizes)
     if selection is None:
@@ -191,8 +202,10 @@ def build_inspector_view(trace, selection) -> list:
     if layer == 1:
         children.append(dbc.Row([
             dbc.Col(dcc.Graph(id=WEIGHT_IMAGE, config=SMALL_GRAPH_CONFIG, className="mnist-square-graph",
-                              figure=build_weight_image(inspection.weights,
-                                                        f"What {inspection.label} looks for (weights)")), md=6),
+                              figure=build_weight_figure(
+                                  memo, (trace.weights_sha256, "weight image", index),
+                                  lambda: build_weight_image(inspection.weights,
+                                                             f"What {inspection.label} looks for (weights)"))), md=6),
             dbc.Col(dcc.Graph(id=CONTRIBUTION_IMAGE, config=SMALL_GRAPH_CONFIG, className="mnist-square-graph",
                               figure=build_contribution_image(inspection.weights, trace.input,
                                                               "This input's contributions w·x")), md=6),
@@ -207,7 +220,7 @@ def build_inspector_view(trace, selection) -> list:
     return children
 
 
-def build_histogram(trace, selection):
+def build_histogram(trace, selection, memo: LruMemo | None = None) -> dict:
     """Weight histogram of the selected neuron's layer, its incoming (or, for a pixel, outgoing) weights marked."""
     selection = compute_selection_tuple(selection, trace.layer_sizes)
     n_layers = len(trace.layer_sizes)
@@ -218,7 +231,8 @@ def build_histogram(trace, selection):
     else:
         layer, marked = selection[0], trace.layers[selection[0] - 1].weight[selection[1]]
     name = f"{compute_layer_name(n_layers, layer - 1)} → {compute_layer_name(n_layers, layer)}"
-    return build_weight_histogram(trace.layers[layer - 1].weight, name, marked)
+    return build_weight_figure(memo, (trace.weights_sha256, "histogram", selection),
+                               lambda: build_weight_histogram(trace.layers[layer - 1].weight, name, marked))
 
 
 def compute_table_layer(selection, current) -> int:
@@ -366,7 +380,7 @@ def _build_upload_card(max_bytes: int) -> dbc.Card:
 
 def layout(digit=None, neuron=None, checkpoint=None, **_other):
     """The /mnist page for the state in the URL query (digit, neuron, checkpoint)."""
-    service, digits, config = get_service(), get_digits(), get_config()
+    service, digits, config, memo = get_service(), get_digits(), get_config(), get_figure_memo()
     checkpoints = load_checkpoints(service)
     ids = [c["id"] for c in checkpoints]
     view = mv.MnistView.from_query({"digit": digit, "neuron": neuron, "checkpoint": checkpoint},
@@ -433,9 +447,9 @@ def layout(digit=None, neuron=None, checkpoint=None, **_other):
     ], lg=3)
     detail = dbc.Row([
         dbc.Col([html.H4("Neuron inspector"),
-                 html.Div(build_inspector_view(trace, selection), id=INSPECTOR)], lg=6),
+                 html.Div(build_inspector_view(trace, selection, memo), id=INSPECTOR)], lg=6),
         dbc.Col([
-            dcc.Graph(id=HISTOGRAM, figure=build_histogram(trace, selection), config=SMALL_GRAPH_CONFIG),
+            dcc.Graph(id=HISTOGRAM, figure=build_histogram(trace, selection, memo), config=SMALL_GRAPH_CONFIG),
             html.Div([
                 html.Span("Neurons of layer ", className="small me-2"),
                 dbc.RadioItems(id=TABLE_LAYER, inline=True, value=compute_table_layer(selection, None),
@@ -612,14 +626,16 @@ def update_views(input_data, selection, position, table_layer):
     # Two inputs changing in one wave (not caused by any one control today) recompute everything.
     trigger = ctx.triggered_id if len(ctx.triggered_prop_ids) == 1 else None
     outputs = compute_view_outputs(get_service(), get_digits(), input_data, selection, position, table_layer,
-                                   trigger)
+                                   trigger, get_figure_memo())
     return tuple(outputs[name] for name in VIEW_OUTPUTS)
 
 
-def compute_view_outputs(service, digits, input_data, selection, position, table_layer, trigger) -> dict:
+def compute_view_outputs(service, digits, input_data, selection, position, table_layer, trigger,
+                         memo: LruMemo | None = None) -> dict:
     """Every view's new value (a Patch where only numbers change, no_update where nothing does).
 
     `trigger` is the id that changed: INPUT, SELECTION, CHECKPOINT or TABLE_LAYER (None: all of them).
+    `memo` keeps weight-only figures across requests (None: build them every time).
     """
     out = dict.fromkeys(VIEW_OUTPUTS, no_update)
     checkpoints = load_checkpoints(service)
@@ -649,8 +665,8 @@ def compute_view_outputs(service, digits, input_data, selection, position, table
     if new_input and not (new_selection or new_weights):
         out["inspector"] = build_inspector_input_update(trace, chosen)  # weights and histogram unchanged
     else:
-        out["inspector"] = build_inspector_view(trace, selection)
-        out["histogram"] = build_histogram(trace, selection)
+        out["inspector"] = build_inspector_view(trace, selection, memo)
+        out["histogram"] = build_histogram(trace, selection, memo)
 
     layer = compute_table_layer(selection, table_layer) if new_selection else table_layer
     if layer != table_layer:

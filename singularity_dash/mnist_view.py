@@ -288,10 +288,10 @@ def build_probability_patch(probabilities: np.ndarray, prediction: int, true_lab
     if true_label is not None:
         title += f" (true label {int(true_label)}, outlined)"
     patch = Patch()
-    patch["data"][0]["y"] = p.tolist()
+    patch["data"][0]["y"] = p
     patch["data"][0]["text"] = [f"{v:.0%}" if v >= 0.005 else "" for v in p]
     patch["data"][0]["marker"]["color"] = np.where(classes == int(prediction), prediction_color, other_color).tolist()
-    patch["data"][0]["marker"]["line"]["width"] = line_width.tolist()
+    patch["data"][0]["marker"]["line"]["width"] = line_width
     patch["layout"]["title"]["text"] = title
     return patch
 
@@ -306,7 +306,7 @@ def build_heatmap_values_patch(values_784: np.ndarray, symmetric: bool, figure: 
     if z.size != IMAGE_SIDE * IMAGE_SIDE or not np.all(np.isfinite(z)):
         raise InputError(f"a 28x28 image needs {IMAGE_SIDE * IMAGE_SIDE} finite values, got {z.size}")
     patch = Patch() if figure is None else figure
-    patch["data"][0]["z"] = z.reshape(IMAGE_SIDE, IMAGE_SIDE).tolist()
+    patch["data"][0]["z"] = z.reshape(IMAGE_SIDE, IMAGE_SIDE)  # an array: the JSON encoder writes it in C
     if symmetric:
         limit = float(np.abs(z).max()) or 1.0  # 0 stays at the diverging scale's white centre
         patch["data"][0]["zmin"] = -limit

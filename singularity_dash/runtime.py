@@ -11,6 +11,7 @@ import logging
 from flask import current_app
 
 from .config import Config
+from .memo import LruMemo
 from .mnist_data import DataMissing, DigitSet, load_digits
 from .service import ModelService
 
@@ -26,6 +27,11 @@ def get_service() -> ModelService:
 def get_config() -> Config:
     """The settings of the app handling this request."""
     return current_app.extensions[EXTENSION]["config"]
+
+
+def get_figure_memo() -> LruMemo:
+    """The app's memo of weight-only figures (the same for every user at a checkpoint)."""
+    return current_app.extensions[EXTENSION]["figures"]
 
 
 def get_digits() -> DigitSet | None:

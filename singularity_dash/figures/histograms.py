@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from singularity_dash.errors import InputError
+from singularity_dash.figures.assemble import build_figure
 from singularity_dash.figures.colors import map_signed_colors
 
 MARKED_COLOR = "#222222"
@@ -13,8 +14,10 @@ RUG_LIMIT = 64  # up to this many marked weights also get one tick each
 
 
 def compute_histogram(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Density (integrates to 1) of values over the given bin edges."""
-    counts, _ = np.histogram(values, bins=edges)
+    """Density (integrates to 1) of values over evenly spaced bin edges."""
+    # A bin count and range (not the edges array) take numpy's linear-time path for even bins;
+    # given edges, it sorts all the values first (~3 ms for a 100k-weight layer).
+    counts, _ = np.histogram(values, bins=len(edges) - 1, range=(float(edges[0]), float(edges[-1])))
     total = counts.sum()
     widths = np.diff(edges)
     return counts / (total * widths) if total else counts.astype(float)
@@ -38,7 +41,7 @@ def build_weight_histogram(weights: np.ndarray, layer_name: str, marked: np.ndar
     edges = np.linspace(-limit, limit, bins + 1)
     centres = (edges[:-1] + edges[1:]) / 2
     width = float(edges[1] - edges[0])
-    # One constructor call with plain dicts: add_trace/update_layout cost ~10x more per figure.
+    # Plain dicts in one build: add_trace/update_layout cost ~10x more per figure.
     data = [
         {
             "type": "bar",
@@ -84,5 +87,4 @@ def build_weight_histogram(weights: np.ndarray, layer_name: str, marked: np.ndar
         "legend": {"orientation": "h", "y": -0.25},
         "margin": {"l": 50, "r": 10, "t": 40, "b": 40},
     }
-    fig = go.Figure(data=data, layout=layout)
-    return fig
+    return build_figure(data, layout)

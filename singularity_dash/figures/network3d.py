@@ -23,6 +23,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from singularity_dash.errors import InputError
+from singularity_dash.figures.assemble import build_figure
 from singularity_dash.figures.colors import (
     NEGATIVE_COLOR,
     POSITIVE_COLOR,
@@ -259,13 +260,15 @@ def compute_edge_colors(w: np.ndarray, w_max: float) -> np.ndarray:
     return map_signed_colors(value, 1.0)
 
 
-def _segments(start: np.ndarray, end: np.ndarray) -> list:
-    """[s0, e0, None, s1, e1, None, ...]: many line segments in one trace."""
-    out = np.empty(3 * len(start), dtype=object)
-    out[0::3] = start.tolist()
-    out[1::3] = end.tolist()
-    out[2::3] = None
-    return out.tolist()
+def _segments(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """[s0, e0, NaN, s1, e1, NaN, ...]: many line segments in one trace (NaN is sent as null, a gap).
+
+    Numeric arrays, not lists: the JSON encoder writes them in C, with no Python object per point.
+    """
+    out = np.full(3 * len(start), np.nan)
+    out[0::3] = start
+    out[1::3] = end
+    return out
 
 
 def _edge_props(layout: NetworkLayout, k: int, src: np.ndarray, dst: np.ndarray, colors: np.ndarray) -> dict:
@@ -274,11 +277,11 @@ def _edge_props(layout: NetworkLayout, k: int, src: np.ndarray, dst: np.ndarray,
         "x": _segments(layout.x[k - 1][src], layout.x[k][dst]),
         "y": _segments(layout.y[k - 1][src], layout.y[k][dst]),
         "z": _segments(layout.z[k - 1][src], layout.z[k][dst]),
-        "line.color": np.repeat(colors, 3).tolist(),
+        "line.color": np.repeat(colors, 3),
     }
 
 
-def _neuron_customdata(trace: Trace, k: int) -> list[list[float]]:
+def _neuron_customdata(trace: Trace, k: int) -> np.ndarray:
     """Per neuron [layer, index, value] (inputs) or [layer, index, z, a]: clicks read the first two,
     the hover template the rest. Numbers, not text, keep a new input's update small."""
     if k == 0:
@@ -287,7 +290,7 @@ def _neuron_customdata(trace: Trace, k: int) -> list[list[float]]:
         layer = trace.layers[k - 1]
         values = [np.round(np.asarray(layer.z, dtype=float), 4), np.round(np.asarray(layer.a, dtype=float), 4)]
     n = values[0].shape[0]
-    return np.column_stack([np.full(n, k), np.arange(n), *values]).tolist()
+    return np.column_stack([np.full(n, k), np.arange(n), *values])
 
 
 def _neuron_hovertemplate(layer_name: str, k: int) -> str:
@@ -327,10 +330,10 @@ def compute_network_update(
 
     for k, a in enumerate(activations):
         update[index.neurons[k]] = {
-            "marker.color": np.round(a, 4).tolist(),
+            "marker.color": np.round(a, 4),
             "marker.cmin": cmin,
             "marker.cmax": cmax,
-            "marker.size": np.round(compute_marker_sizes(a, layout.marker_size_range[k]), 2).tolist(),
+            "marker.size": np.round(compute_marker_sizes(a, layout.marker_size_range[k]), 2),
             "customdata": _neuron_customdata(trace, k),
         }
 
@@ -526,9 +529,7 @@ def build_network_figure(
             "camera": {"eye": _default_eye(layout)},
         },
     }
-    # Everything above is built here from validated numpy data; plotly's per-element colour
-    # validation of thousands of edge colours would cost more than the whole build.
-    return go.Figure(data=data, layout=fig_layout, _validate=False)
+    return build_figure(data, fig_layout)  # thousands of edge colours: validation would dominate
 
 
 def build_network_patch(

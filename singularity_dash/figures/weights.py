@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from singularity_dash.errors import InputError
+from singularity_dash.figures.assemble import build_figure
 from singularity_dash.figures.colors import DIVERGING_SCALE, map_signed_colors
 
 IMAGE_SIDE = 28
@@ -40,8 +41,7 @@ def _image_figure(z: np.ndarray, title: str, colorscale, zmin: float, zmax: floa
         "yaxis": {"visible": False, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"},
         "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
     }
-    fig = go.Figure(data=[heatmap], layout=layout)  # one constructor call: update_layout costs more
-    return fig
+    return build_figure([heatmap], layout)
 
 
 def _symmetric_limit(z: np.ndarray) -> float:
@@ -109,5 +109,4 @@ def build_sorted_weights_bar(
         "margin": {"l": 50, "r": 10, "t": 40, "b": 60},
         "showlegend": False,
     }
-    fig = go.Figure(data=[bar], layout=layout)  # one constructor call: update_layout costs more
-    return fig
+    return build_figure([bar], layout)

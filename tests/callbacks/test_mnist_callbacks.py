@@ -15,7 +15,9 @@ from PIL import Image
 from singularity_dash import mnist_view as mv
 from singularity_dash.app import create_app
 from singularity_dash.config import Config
+from singularity_dash.memo import LruMemo
 from singularity_dash.notes import format_number
+from tests.figure_json import decode_figure
 
 
 def find(component, element_id):
@@ -154,7 +156,7 @@ def test_inspector_first_layer_numbers_equal_numpy(page, service, digits):
     index, neuron = 21, 37
     x = digits.pixels(index)
     out = module.compute_view_outputs(service, digits, mv.build_gallery_input(index), [1, neuron], 5, 1, module.SELECTION)
-    children, histogram = out["inspector"], out["histogram"]
+    children, histogram = out["inspector"], decode_figure(out["histogram"])
     zs, activations = numpy_forward(service, x)
     model = service.loaded("mnist")
     w, b = model.weights[0][neuron].astype(np.float64), float(model.biases[0][neuron])
@@ -162,12 +164,28 @@ def test_inspector_first_layer_numbers_equal_numpy(page, service, digits):
     assert find(children, "mnist-inspector-z").children == format_number(zs[0][neuron])
     assert find(children, "mnist-inspector-a").children == format_number(activations[0][neuron])
     assert find(children, "mnist-inspector-z-formula").children.endswith(f"= {format_number(zs[0][neuron])}")
-    weight_map = find(children, module.WEIGHT_IMAGE).figure
-    np.testing.assert_allclose(np.asarray(weight_map.data[0].z), w.reshape(28, 28), rtol=1e-6)
+    weight_map = decode_figure(find(children, module.WEIGHT_IMAGE).figure)
+    np.testing.assert_allclose(weight_map["data"][0]["z"], w.reshape(28, 28), rtol=1e-6)
     contribution = find(children, module.CONTRIBUTION_IMAGE).figure
     np.testing.assert_allclose(np.asarray(contribution.data[0].z), (w * x).reshape(28, 28), rtol=1e-5, atol=1e-7)
     # The histogram covers the whole layer and marks the neuron's 784 weights.
-    assert "selected" in histogram.data[1].name and "(784)" in histogram.data[1].name
+    assert "selected" in histogram["data"][1]["name"] and "(784)" in histogram["data"][1]["name"]
+
+
+def test_weight_only_figures_are_built_once_per_checkpoint_and_neuron(page, service, digits):
+    module, _ = page
+    memo = LruMemo(16)
+    args = (service, digits, mv.build_gallery_input(3), [1, 7], 5, 1, module.SELECTION)
+    first = module.compute_view_outputs(*args, memo=memo)
+    again = module.compute_view_outputs(*args[:2], mv.build_gallery_input(4), *args[3:], memo=memo)
+    assert again["histogram"] is first["histogram"]  # another input, the same weights: not rebuilt
+    assert find(again["inspector"], module.WEIGHT_IMAGE).figure is find(first["inspector"], module.WEIGHT_IMAGE).figure
+    assert (memo.misses, memo.hits) == (2, 2)
+    at_init = module.compute_view_outputs(*args[:4], 0, 1, module.CHECKPOINT, memo=memo)
+    w_init = service.loaded("mnist", "c0").weights[0][7].astype(np.float64)
+    np.testing.assert_allclose(decode_figure(find(at_init["inspector"], module.WEIGHT_IMAGE).figure)["data"][0]["z"],
+                               w_init.reshape(28, 28), rtol=1e-6)  # the random init's weights, not the final ones
+    assert memo.misses == 4
 
 
 def test_inspector_later_layer_and_output_explain_themselves(page, service, digits):
@@ -196,7 +214,7 @@ def test_no_selection_shows_a_hint(page, service, digits):
     module, _ = page
     out = module.compute_view_outputs(service, digits, mv.build_gallery_input(0), None, 5, 1, None)
     assert find(out["inspector"], module.INSPECTOR_HINT) is not None
-    assert len(out["histogram"].data) == 1
+    assert len(out["histogram"]["data"]) == 1
     # A new input with nothing selected leaves the inspector and the histogram alone.
     out = module.compute_view_outputs(service, digits, mv.build_gallery_input(1), None, 5, 1, module.INPUT)
     assert out["inspector"] is no_update and out["histogram"] is no_update

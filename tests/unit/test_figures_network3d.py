@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from plotly.io.json import to_json_plotly
 
 from singularity_dash.errors import InputError
 from singularity_dash.figures.colors import DIVERGING_LUT, LUT_SIZE, SEQUENTIAL_SCALE
@@ -59,12 +62,17 @@ def mnist():
     return layout, trace, build_network_figure(layout, trace, selection=(1, 5))
 
 
+def as_sent(values) -> list:
+    """A trace property as the browser receives it (JSON through the app's engine: NaN becomes null)."""
+    return [] if values is None else json.loads(to_json_plotly(values, engine="orjson"))
+
+
 def _edge_pairs(layout, k, trace_obj):
     """(src index, dst index, per-point colour) for every segment of an edge trace into layer k."""
     src_of = {p: i for i, p in enumerate(zip(layout.x[k - 1], layout.y[k - 1], layout.z[k - 1]))}
     dst_of = {p: i for i, p in enumerate(zip(layout.x[k], layout.y[k], layout.z[k]))}
-    xs, ys, zs = list(trace_obj.x or []), list(trace_obj.y or []), list(trace_obj.z or [])
-    colors = list(trace_obj.line.color or [])
+    xs, ys, zs = as_sent(trace_obj.x), as_sent(trace_obj.y), as_sent(trace_obj.z)
+    colors = as_sent(trace_obj.line.color)
     assert len(xs) % 3 == 0
     assert all(v is None for v in xs[2::3]) and all(v is None for v in zs[2::3])
     pairs = []
@@ -162,7 +170,7 @@ def test_marker_colour_and_size_follow_activations(mnist):
 def test_mnist_edge_counts(mnist):
     layout, _, fig = mnist
     index = compute_trace_index(layout)
-    per_pair = [sum(len(fig.data[i].x or []) // 3 for i in buckets) for buckets in index.edges]
+    per_pair = [sum(len(as_sent(fig.data[i].x)) // 3 for i in buckets) for buckets in index.edges]
     assert per_pair == [128 * 3, 64 * 3, 10 * 3]
     assert len(fig.data[index.selected_edges].x) // 3 == 784
 
@@ -227,7 +235,7 @@ def test_xor_draws_every_edge_and_labels():
     # Small nets with more than edges_per_neuron inputs still draw every edge.
     wide = compute_layout((2, 8, 1))
     fig_wide = build_network_figure(wide, make_trace((2, 8, 1), "tanh", "sigmoid"), edges_per_neuron=1)
-    n_segments = sum(len(fig_wide.data[i].x or []) // 3 for b in compute_trace_index(wide).edges for i in b)
+    n_segments = sum(len(as_sent(fig_wide.data[i].x)) // 3 for b in compute_trace_index(wide).edges for i in b)
     assert n_segments == 2 * 8 + 8
 
 
@@ -256,11 +264,7 @@ def test_update_matches_figure_and_never_moves_neurons():
         assert {"marker.color", "marker.size", "customdata"} <= set(update[k])
     for trace_i, props in update.items():
         for path, value in props.items():
-            got = fig.data[trace_i][path]
-            if isinstance(value, list):
-                assert list(got if got is not None else []) == value, (trace_i, path)
-            else:
-                assert got == value, (trace_i, path)
+            assert as_sent(fig.data[trace_i][path]) == as_sent(value), (trace_i, path)
 
 
 def test_patch_carries_no_neuron_geometry_and_follows_new_input():
