@@ -11,7 +11,7 @@ import time
 import dash
 import dash_bootstrap_components as dbc
 import numpy as np
-from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash import ALL, ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from singularity_dash.components import (
     build_encoding_legend,
@@ -26,7 +26,7 @@ from singularity_dash.errors import InputError
 from singularity_dash.figures.charts import build_loss_curve
 from singularity_dash.figures.histograms import build_weight_histogram
 from singularity_dash.figures.network3d import build_network_figure, build_network_patch, compute_layout
-from singularity_dash.figures.surfaces import build_surface_figure, compute_response_surfaces
+from singularity_dash.figures.surfaces import CURRENT_INPUT_TRACE, build_surface_figure, compute_response_surfaces
 from singularity_dash.notes import describe_neuron, format_number
 from singularity_dash.runtime import get_jobs_outage, get_service
 from singularity_dash.trace import Trace
@@ -80,6 +80,7 @@ class ID:
     inspector = "xor-inspector"
     table = "xor-table"
     surfaces = "xor-surfaces"
+    surface = "xor-surface"  # pattern-id type of each surface graph: {"type": surface, "index": i}
     histograms = "xor-histograms"
     notes = "xor-notes"
     # animation
@@ -131,6 +132,8 @@ TRAINING_PACE_SECONDS = 0.04  # a 4-row net trains in milliseconds; pace it so t
 MAX_LOSS_POINTS = 1000
 SURFACE_RESOLUTION = 41
 SURFACE_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
+SURFACE_LAYOUT = {"height": 260, "showlegend": False, "margin": {"l": 35, "r": 5, "t": 35, "b": 30}}
+ALL_SURFACES = {"type": ID.surface, "index": ALL}
 
 
 # --- pure helpers (callbacks stay thin; tests call these directly) -------------------------------------
@@ -178,6 +181,16 @@ def build_histograms(trace: Trace, neuron) -> list:
     return graphs
 
 
+def compute_surface_id(index: int) -> dict:
+    """The pattern id of the index-th surface graph (hidden neurons first, the output last)."""
+    return {"type": ID.surface, "index": int(index)}
+
+
+def compute_view_neuron(state: NetworkState, selection):
+    """The selected (layer, index), or None when nothing (or a neuron this network lacks) is selected."""
+    return validate_view_against(XorView(neuron=parse_neuron(selection)), state.layer_sizes).neuron
+
+
 def build_surfaces(state: NetworkState, x1: float, x2: float) -> list:
     """Response surface of every hidden neuron and the output, the XOR corners and the input marked."""
     surfaces = compute_response_surfaces(state.weights, state.biases, [state.activation, "sigmoid"],
@@ -189,9 +202,8 @@ def build_surfaces(state: NetworkState, x1: float, x2: float) -> list:
         title = "y (output): the decision boundary" if is_output else f"h{i + 1} (hidden)"
         activation = "sigmoid" if is_output else state.activation
         fig = build_surface_figure(surface, title, current_input=(x1, x2), targets=state.targets,
-                                   value_range=SURFACE_RANGES.get(activation))
-        fig.update_layout(height=260, showlegend=False, margin={"l": 35, "r": 5, "t": 35, "b": 30})
-        cards.append(dbc.Col(dcc.Graph(figure=fig, id=f"xor-surface-{i}", config={"displayModeBar": False}),
+                                   value_range=SURFACE_RANGES.get(activation), layout=SURFACE_LAYOUT)
+        cards.append(dbc.Col(dcc.Graph(figure=fig, id=compute_surface_id(i), config={"displayModeBar": False}),
                              md=4, lg=3))
     return cards
 
@@ -441,7 +453,6 @@ def select_neuron(click_data, active_cell, current):
     Output(ID.inspector, "children"),
     Output(ID.table, "data"),
     Output(ID.table, "style_data_conditional"),
-    Output(ID.histograms, "children"),
     Output(ID.notes, "children"),
     Output(ID.anim, "data"),
     Output(ID.source, "children"),
@@ -454,7 +465,7 @@ def select_neuron(click_data, active_cell, current):
     State(ID.figure_key, "data"),
 )
 def render_view(x1, x2, selection, model_store, snapshot, shown_key):
-    """Everything that follows the input, the selection and the shown weights."""
+    """Everything that follows the input, the selection and the shown weights (but not the surfaces or histograms)."""
     service = get_service()
     state = compute_network_state(model_store, snapshot, service)
     x1, x2 = float(x1 if x1 is not None else 0.0), float(x2 if x2 is not None else 0.0)
@@ -476,7 +487,6 @@ def render_view(x1, x2, selection, model_store, snapshot, shown_key):
         build_inspector(trace, view.neuron),
         compute_table_rows(trace),
         table.style_data_conditional,
-        build_histograms(trace, view.neuron),
         notes,
         compute_animation_steps(net_layout, trace),
         state.label,
@@ -484,19 +494,74 @@ def render_view(x1, x2, selection, model_store, snapshot, shown_key):
     )
 
 
-@callback(Output(ID.surfaces, "children"), Input(ID.x1, "value"), Input(ID.x2, "value"),
-          Input(ID.model, "data"), Input(ID.snapshot, "value"))
-def render_surfaces(x1, x2, model_store, snapshot):
-    """The response surfaces of the shown network, with the current input marked."""
+@callback(Output(ID.histograms, "children"), Input(ID.selection, "data"), Input(ID.model, "data"),
+          Input(ID.snapshot, "value"))
+def render_histograms(selection, model_store, snapshot):
+    """The weight histograms: they follow the shown weights and the selection, so an input change skips them."""
+    service = get_service()
+    state = compute_network_state(model_store, snapshot, service)
+    # Weights and layer names do not depend on the input: any input's trace carries them.
+    trace = compute_trace(state, 0.0, 0.0, service)
+    return build_histograms(trace, compute_view_neuron(state, selection))
+
+
+@callback(Output(ID.surfaces, "children"), Input(ID.model, "data"), Input(ID.snapshot, "value"),
+          State(ID.x1, "value"), State(ID.x2, "value"))
+def render_surfaces(model_store, snapshot, x1, x2):
+    """The response surfaces of the shown network, rebuilt only when the weights change (the star moves clientside)."""
     state = compute_network_state(model_store, snapshot, get_service())
     return build_surfaces(state, float(x1 or 0.0), float(x2 or 0.0))
 
 
-@callback(Output(ID.url, "search"), Input(ID.x1, "value"), Input(ID.x2, "value"), Input(ID.selection, "data"),
-          Input(ID.step, "data"), prevent_initial_call=True)
-def sync_url(x1, x2, selection, step):
-    """Keep the address bar in step with the view, so the link opens exactly this view."""
-    return XorView(float(x1 or 0.0), float(x2 or 0.0), parse_neuron(selection), step).to_query()
+# An input change moves only the "current input" star of each surface: a Patch of its x and y, built in the
+# browser (the heatmaps depend on the weights alone). Re-run after a rebuild too, so a surface built while the
+# slider moved ends at the slider's latest value.
+MOVE_SURFACE_STARS_JS = """
+function (x1, x2, _surfaces, ids) {
+    const x = Number(x1 || 0), y = Number(x2 || 0);
+    return (ids || []).map(() => new window.dash_clientside.Patch()
+        .assign(["data", %d, "x"], [x]).assign(["data", %d, "y"], [y]).build());
+}
+""" % (CURRENT_INPUT_TRACE, CURRENT_INPUT_TRACE)
+
+clientside_callback(
+    MOVE_SURFACE_STARS_JS,
+    Output(ALL_SURFACES, "figure"),
+    Input(ID.x1, "value"),
+    Input(ID.x2, "value"),
+    Input(ID.surfaces, "children"),
+    State(ALL_SURFACES, "id"),
+    prevent_initial_call=True,
+)
+
+# The address bar follows the view in the browser (no request per slider move or animation step). It writes
+# exactly what XorView.to_query() writes: x1 and x2 rounded to 4 decimals without trailing zeros, then the
+# neuron and the step when set. (toFixed and Python's round differ only on exact binary ties such as 0.03125,
+# which the 0.01-step sliders never produce.)
+SYNC_URL_JS = """
+function (x1, x2, selection, step) {
+    const short = (v) => String(Number(Number(v || 0).toFixed(4)));
+    let query = "?x1=" + short(x1) + "&x2=" + short(x2);
+    const neuron = /^(\\d+)-(\\d+)$/.exec(selection == null ? "" : String(selection));
+    if (neuron) {
+        query += "&neuron=" + Number(neuron[1]) + "-" + Number(neuron[2]);
+    }
+    if (step !== null && step !== undefined) {
+        query += "&step=" + Math.trunc(Number(step));
+    }
+    return query;
+}
+"""
+
+clientside_callback(
+    SYNC_URL_JS,
+    Output(ID.url, "search"),
+    Input(ID.x1, "value"),
+    Input(ID.x2, "value"),
+    Input(ID.selection, "data"),
+    Input(ID.step, "data"),
+    prevent_initial_call=True,
+)
 
 
 @callback(Output(ID.hint, "children"), Input(ID.table_name, "value"), Input(ID.custom, "value"))

@@ -12,6 +12,7 @@ XOR_POINTS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 TARGET_COLORS = ("#2166ac", "#b2182b")  # target 0 blue, 1 red (diverging-scale ends)
 TARGET_SYMBOLS = ("circle", "x")  # shape too, so the target reads without colour
 CURRENT_COLOR = "#ff00aa"
+CURRENT_INPUT_TRACE = 2  # index of the "current input" star in a surface figure (after heatmap and corners)
 
 
 def _apply(name: str, z: np.ndarray) -> np.ndarray:
@@ -63,26 +64,14 @@ def compute_response_surfaces(weights, biases, activations, resolution: int = 41
     return surfaces
 
 
-def build_surface_figure(surface: np.ndarray, title: str, current_input=None, targets=None, value_range=None) -> go.Figure:
-    """Heatmap of one neuron over [0,1]^2 with the four XOR corners and the current input marked."""
+def build_surface_figure(surface: np.ndarray, title: str, current_input=None, targets=None, value_range=None,
+                         layout=None) -> go.Figure:
+    """Heatmap of one neuron over [0,1]^2, XOR corners and current input marked; `layout` keys replace the defaults'."""
     z = np.asarray(surface, dtype=float)
     if z.ndim != 2 or z.shape[0] != z.shape[1] or z.shape[0] < 2:
         raise InputError(f"surface must be a square 2D grid, got shape {z.shape}")
     grid = compute_grid(z.shape[0])
     zmin, zmax = value_range if value_range is not None else (float(z.min()), float(z.max()))
-    fig = go.Figure(
-        go.Heatmap(
-            x=grid,
-            y=grid,
-            z=z,
-            zmin=zmin,
-            zmax=zmax if zmax > zmin else zmin + 1.0,
-            colorscale=SEQUENTIAL_SCALE,
-            colorbar={"title": {"text": "a"}, "thickness": 12},
-            hovertemplate="x1 = %{x:.2f}, x2 = %{y:.2f}<br>a = %{z:.4f}<extra></extra>",
-            name="activation",
-        )
-    )
     if targets is not None:
         t = np.asarray(targets).ravel().astype(int)
         if t.size != 4 or not np.isin(t, (0, 1)).all():
@@ -92,38 +81,55 @@ def build_surface_figure(surface: np.ndarray, title: str, current_input=None, ta
         text = [f"target {v}" for v in t]
     else:
         colors, symbols, text = ["#ffffff"] * 4, ["circle"] * 4, [""] * 4
-    fig.add_trace(
-        go.Scatter(
-            x=XOR_POINTS[:, 0],
-            y=XOR_POINTS[:, 1],
-            mode="markers",
-            name="XOR points",
-            text=text,
-            marker={"size": 14, "color": colors, "symbol": symbols, "line": {"width": 2, "color": "#000000"}},
-            hovertemplate="(%{x:.0f}, %{y:.0f}) %{text}<extra></extra>",
-            cliponaxis=False,
-        )
-    )
+    # One constructor call with plain dicts: add_trace/update_layout chains cost several times more.
+    data = [
+        {
+            "type": "heatmap",
+            "x": grid,
+            "y": grid,
+            "z": z,
+            "zmin": zmin,
+            "zmax": zmax if zmax > zmin else zmin + 1.0,
+            "colorscale": SEQUENTIAL_SCALE,
+            "colorbar": {"title": {"text": "a"}, "thickness": 12},
+            "hovertemplate": "x1 = %{x:.2f}, x2 = %{y:.2f}<br>a = %{z:.4f}<extra></extra>",
+            "name": "activation",
+        },
+        {
+            "type": "scatter",
+            "x": XOR_POINTS[:, 0],
+            "y": XOR_POINTS[:, 1],
+            "mode": "markers",
+            "name": "XOR points",
+            "text": text,
+            "marker": {"size": 14, "color": colors, "symbol": symbols, "line": {"width": 2, "color": "#000000"}},
+            "hovertemplate": "(%{x:.0f}, %{y:.0f}) %{text}<extra></extra>",
+            "cliponaxis": False,
+        },
+    ]
     if current_input is not None:
         point = np.asarray(current_input, dtype=float).ravel()
         if point.size != 2 or not np.all(np.isfinite(point)):
             raise InputError(f"current input must be two numbers (x1, x2), got {current_input!r}")
-        fig.add_trace(
-            go.Scatter(
-                x=[point[0]],
-                y=[point[1]],
-                mode="markers",
-                name="current input",
-                marker={"size": 16, "symbol": "star", "color": CURRENT_COLOR, "line": {"width": 1, "color": "#000000"}},
-                hovertemplate="current input (%{x:.2f}, %{y:.2f})<extra></extra>",
-                cliponaxis=False,
-            )
+        data.append(
+            {
+                "type": "scatter",
+                "x": [point[0]],
+                "y": [point[1]],
+                "mode": "markers",
+                "name": "current input",
+                "marker": {"size": 16, "symbol": "star", "color": CURRENT_COLOR,
+                           "line": {"width": 1, "color": "#000000"}},
+                "hovertemplate": "current input (%{x:.2f}, %{y:.2f})<extra></extra>",
+                "cliponaxis": False,
+            }
         )
-    fig.update_layout(
-        title={"text": title},
-        xaxis={"title": {"text": "x1"}, "range": [-0.05, 1.05], "constrain": "domain"},
-        yaxis={"title": {"text": "x2"}, "range": [-0.05, 1.05], "scaleanchor": "x", "constrain": "domain"},
-        legend={"orientation": "h", "y": -0.2},
-        margin={"l": 40, "r": 10, "t": 40, "b": 40},
-    )
-    return fig
+    figure_layout = {
+        "title": {"text": title},
+        "xaxis": {"title": {"text": "x1"}, "range": [-0.05, 1.05], "constrain": "domain"},
+        "yaxis": {"title": {"text": "x2"}, "range": [-0.05, 1.05], "scaleanchor": "x", "constrain": "domain"},
+        "legend": {"orientation": "h", "y": -0.2},
+        "margin": {"l": 40, "r": 10, "t": 40, "b": 40},
+        **(layout or {}),  # the caller's size and margins, without a second (costly) update_layout pass
+    }
+    return go.Figure(data=data, layout=figure_layout)

@@ -1,13 +1,16 @@
 """The /xor page in a real browser: truth-table predictions, inspector, animation, training, shared URLs."""
 
+import importlib
+
 import numpy as np
 import pytest
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from singularity_dash.app import create_app
+from singularity_dash.figures.surfaces import CURRENT_INPUT_TRACE
 from singularity_dash.notes import format_number
-from singularity_dash.xor_view import PENDING_COLOR, compute_step_count
+from singularity_dash.xor_view import PENDING_COLOR, XorView, compute_step_count, parse_neuron
 
 pytestmark = pytest.mark.browser
 
@@ -33,6 +36,19 @@ def _plotted_colors(dash_duo, trace_index):
     return dash_duo.driver.execute_script(
         "const gd = document.querySelector('#xor-graph .js-plotly-plot');"
         "return gd && gd.data ? gd.data[arguments[0]].marker.color : null;", trace_index)
+
+
+def _surface_stars(dash_duo):
+    """(x, y) of the "current input" star in every response-surface graph, as plotly currently draws it."""
+    return dash_duo.driver.execute_script(
+        "return Array.from(document.querySelectorAll('#xor-surfaces .js-plotly-plot')).map(gd => gd.data ?"
+        " [gd.data[arguments[0]].x[0], gd.data[arguments[0]].y[0]] : null);", CURRENT_INPUT_TRACE)
+
+
+def _stars_at(dash_duo, count, x1, x2):
+    """Whether there are `count` surfaces and each one's star sits at (x1, x2)."""
+    stars = _surface_stars(dash_duo)
+    return len(stars) == count and all(s is not None and np.allclose(s, (x1, x2)) for s in stars)
 
 
 def _expected_output(service, x1, x2):
@@ -117,6 +133,34 @@ def test_training_in_the_browser_lowers_the_loss(dash_duo, app_config):
     # the view now shows the browser's network: each row's prediction is still the XOR answer
     _click(dash_duo, "#xor-row-11")
     dash_duo.wait_for_contains_text("#xor-prediction", "The network says 0 (false)", timeout=TIMEOUT)
+    # the rebuilt surfaces (h1, h2, y) follow the input too
+    WebDriverWait(dash_duo.driver, TIMEOUT).until(lambda _d: _stars_at(dash_duo, 3, 1.0, 1.0))
+    assert dash_duo.get_logs() == []
+
+
+def test_a_slider_move_moves_every_star_and_the_address_bar(dash_duo, app_config, service):
+    _open(dash_duo, app_config, "?x1=0&x2=1&neuron=1-0")
+    WebDriverWait(dash_duo.driver, TIMEOUT).until(lambda _d: _stars_at(dash_duo, 3, 0.0, 1.0))
+    # a truth-table row moves both sliders
+    _click(dash_duo, "#xor-row-10")
+    WebDriverWait(dash_duo.driver, TIMEOUT).until(lambda _d: _stars_at(dash_duo, 3, 1.0, 0.0))
+    WebDriverWait(dash_duo.driver, TIMEOUT).until(lambda d: d.current_url.endswith("/xor?x1=1&x2=0&neuron=1-0"))
+    # the keyboard moves x2 by 0.01 a press: 0.03
+    thumb = dash_duo.find_element("#xor-x2 [role='slider']")
+    dash_duo.driver.execute_script("arguments[0].focus();", thumb)
+    for _ in range(3):
+        thumb.send_keys(Keys.ARROW_RIGHT)
+    WebDriverWait(dash_duo.driver, TIMEOUT).until(lambda _d: _stars_at(dash_duo, 3, 1.0, 0.03))
+    WebDriverWait(dash_duo.driver, TIMEOUT).until(lambda d: d.current_url.endswith("/xor?x1=1&x2=0.03&neuron=1-0"))
+    p = format_number(_expected_output(service, 1.0, 0.03))
+    dash_duo.wait_for_contains_text("#xor-prediction", f"P(y = 1) = {p}.", timeout=TIMEOUT)
+    # the browser writes exactly the query the server-side view writes
+    page = importlib.import_module("pages.xor")
+    for x1, x2, selection, step in ((0, 1, "2-0", 3), (0.97, 0.5, None, None), (0.1 + 0.2, 1 / 3, "1-1", 0),
+                                    (None, 0.01, "", 7), (0.123456, 0.99999, "10-3", None), (1, 0.0001, None, 12)):
+        browser = dash_duo.driver.execute_script(f"return ({page.SYNC_URL_JS}).apply(null, arguments);",
+                                                 x1, x2, selection, step)
+        assert browser == XorView(float(x1 or 0.0), float(x2 or 0.0), parse_neuron(selection), step).to_query()
     assert dash_duo.get_logs() == []
 
 

@@ -10,6 +10,7 @@ from dash import html
 
 from singularity_dash.app import create_app
 from singularity_dash.errors import InputError
+from singularity_dash.figures.surfaces import CURRENT_INPUT_TRACE
 from singularity_dash.notes import format_number
 from singularity_dash.xor_training import TRUTH_TABLES, TrainingConfig, result_to_store, train_network
 
@@ -59,7 +60,7 @@ def _numpy_neuron(weights, biases, activation, x, layer, index):
 def test_render_view_inspector_matches_numpy_for_the_pretrained_model(app, page, service, x, neuron):
     with app.server.app_context():
         out = page.render_view(x[0], x[1], f"{neuron[0]}-{neuron[1]}", None, 0, None)
-    figure, prediction, target, inspector, rows, _style, histograms, notes, anim, source, key = out
+    figure, prediction, target, inspector, rows, _style, notes, anim, source, key = out
     loaded = service.loaded("xor")
     z, a = _numpy_neuron(loaded.weights, loaded.biases, "tanh", np.array(x), *neuron)
     assert _find(inspector, "xor-inspector-z").children == format_number(z)
@@ -71,7 +72,6 @@ def test_render_view_inspector_matches_numpy_for_the_pretrained_model(app, page,
     assert len(figure.data) > 0 and key == "2-2-1-tanh"
     assert notes is not dash.no_update
     assert [r["label"] for r in rows] == ["x1", "x2", "h1", "h2", "y"]
-    assert len(histograms) == 2
     assert anim["count"] == 7 and "pretrained" in source
 
 
@@ -79,7 +79,7 @@ def test_render_view_sends_a_patch_when_the_architecture_is_unchanged(app, page)
     with app.server.app_context():
         out = page.render_view(1, 0, None, None, 0, "2-2-1-tanh")
     assert isinstance(out[0], dash.Patch)
-    assert out[7] is dash.no_update
+    assert out[6] is dash.no_update
     assert _find(out[3], "xor-inspector-empty") is not None
 
 
@@ -97,13 +97,97 @@ def test_render_view_shows_a_browser_trained_snapshot(app, page, trained_store):
     assert len(rows) == 2 + 3 + 1
 
 
-def test_surfaces_one_per_hidden_neuron_and_the_output(app, page, trained_store):
+def _numpy_surfaces(weights, biases, activation, resolution):
+    """Every hidden neuron's and the output's activation over the grid, by an independent numpy pass."""
+    acts = {"tanh": np.tanh, "relu": lambda v: np.maximum(v, 0), "sigmoid": lambda v: 1 / (1 + np.exp(-v))}
+    grid = np.linspace(0.0, 1.0, resolution)
+    points = np.stack(np.meshgrid(grid, grid), axis=-1)  # [row, col] = (x1 = grid[col], x2 = grid[row])
+    hidden = acts[activation](points @ np.asarray(weights[0]).T + np.asarray(biases[0]))
+    output = acts["sigmoid"](hidden @ np.asarray(weights[1]).T + np.asarray(biases[1]))
+    return [hidden[..., j] for j in range(hidden.shape[-1])] + [output[..., 0]]
+
+
+def _callbacks_reading(app, component_id, prop):
+    """(server Inputs, server States, clientside Inputs): the callbacks the browser runs when this prop changes."""
+    deps = app.server.test_client().get("/_dash-dependencies").get_json()
+    server_inputs, server_states, clientside = set(), set(), set()
+    for dep in deps:
+        reads = lambda items: any(i["id"] == component_id and i["property"] == prop for i in items)  # noqa: E731
+        if dep["clientside_function"]:
+            if reads(dep["inputs"]):
+                clientside.add(dep["output"])
+        elif reads(dep["inputs"]):
+            server_inputs.add(dep["output"])
+        elif reads(dep["state"]):
+            server_states.add(dep["output"])
+    return server_inputs, server_states, clientside
+
+
+def test_an_input_change_costs_one_server_callback(app):
+    # Surfaces follow the weights (x1/x2 only as State); the star and the address bar move in the browser,
+    # so on the server a slider fires render_view alone.
+    for slider in ("xor-x1", "xor-x2"):
+        server, states, clientside = _callbacks_reading(app, slider, "value")
+        assert len(server) == 1 and "xor-graph.figure" in next(iter(server)), server
+        assert "xor-surfaces.children" in states
+        assert {'{"index":["ALL"],"type":"xor-surface"}.figure', "xor-url.search"} <= clientside
+    weight_readers, _, _ = _callbacks_reading(app, "xor-model", "data")
+    assert {"xor-surfaces.children", "xor-histograms.children"} <= weight_readers
+
+
+def test_the_star_follows_a_surface_rebuild_too(app):
+    # A rebuild that raced a slider move carries an old State: the browser re-places the star afterwards.
+    _, _, clientside = _callbacks_reading(app, "xor-surfaces", "children")
+    assert clientside == {'{"index":["ALL"],"type":"xor-surface"}.figure'}
+
+
+@pytest.mark.parametrize("x1, x2", [(0.0, 1.0), (0.37, 0.81)])
+def test_surfaces_match_numpy_and_mark_the_current_input(app, page, service, x1, x2):
     with app.server.app_context():
-        pretrained = page.render_surfaces(0, 1, None, 0)
-        trained = page.render_surfaces(0, 1, trained_store, None)
-    assert len(pretrained) == 3 and len(trained) == 4
-    output_fig = trained[-1].children.figure
-    assert "decision boundary" in output_fig.layout.title.text
+        cols = page.render_surfaces(None, 0, x1, x2)
+    loaded = service.loaded("xor")
+    expected = _numpy_surfaces(loaded.weights, loaded.biases, "tanh", page.SURFACE_RESOLUTION)
+    assert len(cols) == len(expected) == 3
+    for i, (col, z) in enumerate(zip(cols, expected)):
+        graph = col.children
+        assert graph.id == {"type": "xor-surface", "index": i}
+        heat, star = graph.figure.data[0], graph.figure.data[CURRENT_INPUT_TRACE]
+        np.testing.assert_allclose(np.asarray(heat.z), z, rtol=1e-12, atol=1e-12)
+        assert star.name == "current input" and (star.x[0], star.y[0]) == (x1, x2)
+        assert graph.figure.layout.height == 260 and graph.figure.layout.showlegend is False
+    assert "decision boundary" in cols[-1].children.figure.layout.title.text
+
+
+def test_surfaces_follow_a_browser_trained_snapshot(app, page, trained_store):
+    snap_index = 10
+    with app.server.app_context():
+        cols = page.render_surfaces(trained_store, snap_index, None, 0.5)  # no x1 yet: the star sits at 0
+    snap = trained_store["snapshots"][snap_index]
+    expected = _numpy_surfaces(snap["weights"], snap["biases"], "relu", page.SURFACE_RESOLUTION)
+    assert len(cols) == 4
+    for col, z in zip(cols, expected):
+        np.testing.assert_allclose(np.asarray(col.children.figure.data[0].z), z, rtol=1e-12, atol=1e-12)
+        star = col.children.figure.data[CURRENT_INPUT_TRACE]
+        assert (star.x[0], star.y[0]) == (0.0, 0.5)
+
+
+def test_histograms_follow_the_selection_not_the_input(app, page, service):
+    with app.server.app_context():
+        graphs = page.render_histograms("1-1", None, 0)
+        unselected = page.render_histograms(None, None, 0)
+        missing = page.render_histograms("1-7", None, 0)  # a neuron this network lacks: nothing marked
+    loaded = service.loaded("xor")
+    assert [g.id for g in graphs] == ["xor-histogram-1", "xor-histogram-2"]
+    hidden = graphs[0].figure
+    all_w = np.asarray(loaded.weights[0], dtype=float).ravel()
+    marked = np.asarray(loaded.weights[0][1], dtype=float)
+    limit = np.abs(all_w).max()
+    edges = np.linspace(-limit, limit, 13)
+    np.testing.assert_allclose(hidden.data[0].y, np.histogram(all_w, edges)[0] / (all_w.size * np.diff(edges)))
+    np.testing.assert_allclose(hidden.data[1].y, np.histogram(marked, edges)[0] / (marked.size * np.diff(edges)))
+    np.testing.assert_allclose(sorted(hidden.data[2].x), sorted(marked))
+    assert len(graphs[1].figure.data) == 1  # the output layer holds no selected neuron
+    assert all(len(g.figure.data) == 1 for g in unselected + missing)
 
 
 def test_selection_from_a_3d_click_and_from_a_table_cell(page):
@@ -174,8 +258,7 @@ def test_exports_of_the_shown_network(app, page, service, trained_store):
     assert payload["filename"] == "xor_network.py" and "nn.ReLU()" in payload["content"]
 
 
-def test_url_sync_and_hint(page):
-    assert page.sync_url(0, 1, "2-0", 3) == "?x1=0&x2=1&neuron=2-0&step=3"
+def test_hint_says_whether_the_table_needs_a_hidden_layer(page):
     assert "needs its hidden layer" in page.show_hint("XOR", None)
     assert "without a hidden layer" in page.show_hint("custom", ["1, 1"])
 

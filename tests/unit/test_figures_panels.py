@@ -19,7 +19,7 @@ from singularity_dash.figures.colors import (
     map_signed_colors,
 )
 from singularity_dash.figures.histograms import build_weight_histogram
-from singularity_dash.figures.surfaces import build_surface_figure, compute_response_surfaces
+from singularity_dash.figures.surfaces import CURRENT_INPUT_TRACE, build_surface_figure, compute_response_surfaces
 from singularity_dash.figures.weights import (
     build_contribution_image,
     build_digit_image,
@@ -207,6 +207,7 @@ def test_surface_figure_marks_xor_points_and_current_input():
     surface = RNG.random((21, 21))
     fig = build_surface_figure(surface, "h1", current_input=(0.25, 0.75), targets=[0, 1, 1, 0])
     heat, points, current = fig.data
+    assert fig.data[CURRENT_INPUT_TRACE] is current and current.name == "current input"
     np.testing.assert_array_equal(np.asarray(heat.z), surface)
     np.testing.assert_allclose(heat.x, np.linspace(0, 1, 21))
     assert list(zip(points.x, points.y)) == [(0, 0), (0, 1), (1, 0), (1, 1)]
@@ -218,3 +219,17 @@ def test_surface_figure_marks_xor_points_and_current_input():
         build_surface_figure(surface, "h1", targets=[0, 1, 2, 0])
     with pytest.raises(InputError):
         build_surface_figure(np.ones((3, 4)), "h1")
+    with pytest.raises(InputError, match="current input"):
+        build_surface_figure(surface, "h1", current_input=(0.5, float("nan")))
+
+
+def test_surface_figure_colour_range_and_layout_overrides():
+    surface = RNG.random((11, 11))
+    fig = build_surface_figure(surface, "h1", value_range=(-1.0, 1.0),
+                               layout={"height": 260, "margin": {"l": 35, "r": 5, "t": 35, "b": 30}})
+    assert (fig.data[0].zmin, fig.data[0].zmax) == (-1.0, 1.0)
+    assert fig.layout.height == 260 and fig.layout.margin.l == 35 and fig.layout.margin.b == 30
+    assert fig.layout.title.text == "h1" and fig.layout.yaxis.scaleanchor == "x"  # the defaults stay
+    flat = build_surface_figure(np.full((5, 5), 0.3), "flat")  # a constant surface still gets a usable range
+    assert (flat.data[0].zmin, flat.data[0].zmax) == (0.3, 1.3)
+    assert build_surface_figure(surface, "h1").layout.height is None
