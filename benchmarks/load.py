@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-GZIP_LEVEL = 6  # flask-compress's default level, so computed sizes match what the server sends
+from singularity_dash.app import GZIP_LEVEL  # the server's level, so computed sizes match what it sends
+
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from singularity_dash.components import (
     compute_neuron_rows,
 )
 from singularity_dash.errors import InputError
-from singularity_dash.memo import LruMemo
 from singularity_dash.figures.charts import OTHER_COLOR, PREDICTION_COLOR, build_probability_bars
 from singularity_dash.figures.histograms import build_weight_histogram
 from singularity_dash.figures.network3d import (
@@ -39,6 +38,7 @@ from singularity_dash.figures.weights import (
     build_sorted_weights_bar,
     build_weight_image,
 )
+from singularity_dash.memo import LruMemo
 from singularity_dash.notes import compute_layer_name, compute_neuron_labels, describe_neuron, format_percent
 from singularity_dash.preprocess import decode_upload, preprocess_drawing, preprocess_image
 from singularity_dash.runtime import get_config, get_digits, get_figure_memo, get_service

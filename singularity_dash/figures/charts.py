@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from singularity_dash.errors import InputError
 from singularity_dash.figures.colors import SEQUENTIAL_LUT
 
-PREDICTION_COLOR = SEQUENTIAL_LUT[-1]  # bright end of the activation scale
+PREDICTION_COLOR = str(SEQUENTIAL_LUT[-1])  # bright end of the activation scale
 OTHER_COLOR = "#b0b0b0"
 TRUE_LABEL_LINE = "#d6604d"
 

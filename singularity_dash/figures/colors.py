@@ -45,7 +45,8 @@ def _build_lut(stops: tuple[str, ...]) -> np.ndarray:
     lut_pos = np.linspace(0.0, 1.0, LUT_SIZE)
     channels = np.stack([np.interp(lut_pos, stop_pos, rgb[:, k]) for k in range(3)], axis=1)
     channels = np.rint(channels).astype(int)
-    lut = np.array([f"#{r:02x}{g:02x}{b:02x}" for r, g, b in channels], dtype=object)
+    # Fixed-width text, not objects: the JSON encoder turns the whole array into a list in one call.
+    lut = np.array([f"#{r:02x}{g:02x}{b:02x}" for r, g, b in channels], dtype="U7")
     lut.setflags(write=False)
     return lut
 

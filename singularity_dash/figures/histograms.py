@@ -49,7 +49,7 @@ def build_weight_histogram(weights: np.ndarray, layer_name: str, marked: np.ndar
             "y": compute_histogram(all_w, edges),
             "width": width,
             "name": f"all weights of {layer_name} ({all_w.size})",
-            "marker": {"color": map_signed_colors(centres, limit).tolist(), "line": {"width": 0}},
+            "marker": {"color": map_signed_colors(centres, limit), "line": {"width": 0}},
             "hovertemplate": "w ≈ %{x:.3f}<br>density %{y:.3f}<extra></extra>",
         }
     ]

@@ -263,9 +263,10 @@ def compute_edge_colors(w: np.ndarray, w_max: float) -> np.ndarray:
 def _segments(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """[s0, e0, NaN, s1, e1, NaN, ...]: many line segments in one trace (NaN is sent as null, a gap).
 
-    Numeric arrays, not lists: the JSON encoder writes them in C, with no Python object per point.
+    Numeric float32 arrays, not lists: the JSON encoder writes them in C with no Python object per
+    point, and a figure's base64 arrays take 4 bytes per number.
     """
-    out = np.full(3 * len(start), np.nan)
+    out = np.full(3 * len(start), np.nan, dtype=np.float32)
     out[0::3] = start
     out[1::3] = end
     return out
@@ -290,7 +291,7 @@ def _neuron_customdata(trace: Trace, k: int) -> np.ndarray:
         layer = trace.layers[k - 1]
         values = [np.round(np.asarray(layer.z, dtype=float), 4), np.round(np.asarray(layer.a, dtype=float), 4)]
     n = values[0].shape[0]
-    return np.column_stack([np.full(n, k), np.arange(n), *values])
+    return np.column_stack([np.full(n, k), np.arange(n), *values]).astype(np.float32)
 
 
 def _neuron_hovertemplate(layer_name: str, k: int) -> str:
@@ -330,10 +331,10 @@ def compute_network_update(
 
     for k, a in enumerate(activations):
         update[index.neurons[k]] = {
-            "marker.color": np.round(a, 4),
+            "marker.color": np.round(a, 4).astype(np.float32),
             "marker.cmin": cmin,
             "marker.cmax": cmax,
-            "marker.size": np.round(compute_marker_sizes(a, layout.marker_size_range[k]), 2),
+            "marker.size": np.round(compute_marker_sizes(a, layout.marker_size_range[k]), 2).astype(np.float32),
             "customdata": _neuron_customdata(trace, k),
         }
 

@@ -90,11 +90,11 @@ def build_sorted_weights_bar(
     w_sorted, c_sorted, top_sorted = w[order], c[order], is_top[order]
     bar = {
         "type": "bar",
-        "x": [labels[i] for i in order],
+        "x": np.asarray(labels)[order],  # arrays, not lists: the JSON encoder converts each in one call
         "y": w_sorted,
         "customdata": c_sorted,
         "marker": {
-            "color": map_signed_colors(w_sorted, _symmetric_limit(w_sorted)).tolist(),
+            "color": map_signed_colors(w_sorted, _symmetric_limit(w_sorted)),
             # Outline and full opacity mark the strongest contributors for this input.
             "opacity": np.where(top_sorted, 1.0, 0.35),
             "line": {"width": np.where(top_sorted, 2.0, 0.0), "color": HIGHLIGHT_LINE},
