@@ -240,9 +240,19 @@ def compute_top_edges(weight: np.ndarray, a_prev: np.ndarray, k: int) -> np.ndar
     n_out, n_in = weight.shape
     if k >= n_in:
         return np.broadcast_to(np.arange(n_in), (n_out, n_in))
-    magnitude = np.abs(weight * a_prev[None, :])
+    # Only sources with a_j != 0 can carry weight (most pixels and many ReLU units are 0), so the
+    # search runs over those columns alone when there are at least k of them.
+    active = np.flatnonzero(a_prev)
+    if active.size < k:
+        active = np.arange(n_in)
+    magnitude = np.abs(weight[:, active] * a_prev[active])
     # argpartition is O(n) per row; the k winners come back unordered, which is all we need.
-    return np.argpartition(-magnitude, k - 1, axis=1)[:, :k]
+    return active[np.argpartition(-magnitude, k - 1, axis=1)[:, :k]]
+
+
+def compute_largest_weight(weight: np.ndarray) -> float:
+    """max |w| of a layer, without a temporary |w| array."""
+    return float(max(weight.max(initial=0.0), -weight.min(initial=0.0)))
 
 
 def compute_width_buckets(w: np.ndarray, w_max: float) -> np.ndarray:
@@ -339,13 +349,13 @@ def compute_network_update(
         }
 
     for k in range(1, len(layout.layer_sizes)):
-        weight = np.asarray(trace.layers[k - 1].weight, dtype=float)
+        weight = np.asarray(trace.layers[k - 1].weight)  # as stored (float32): no copy per request
         n_out, n_in = weight.shape
         per_neuron = n_in if layout.compact else int(edges_per_neuron)
         src = compute_top_edges(weight, activations[k - 1], per_neuron).ravel()
         dst = np.repeat(np.arange(n_out), min(per_neuron, n_in))
-        w = weight[dst, src]
-        w_max = float(np.abs(weight).max(initial=0.0))
+        w = weight[dst, src].astype(float)
+        w_max = compute_largest_weight(weight)
         buckets = compute_width_buckets(w, w_max)
         colors = compute_edge_colors(w, w_max)
         for b, trace_i in enumerate(index.edges[k - 1]):
@@ -371,11 +381,11 @@ def _selected_edge_props(layout: NetworkLayout, trace: Trace, activations, selec
     if selection is None or selection[0] == 0:
         return {"x": [], "y": [], "z": [], "line.color": []}
     layer, i = selection
-    weight = np.asarray(trace.layers[layer - 1].weight, dtype=float)
-    w = weight[i]
+    weight = np.asarray(trace.layers[layer - 1].weight)
+    w = weight[i].astype(float)
     src = np.arange(w.shape[0])
     dst = np.full(w.shape[0], i)
-    return _edge_props(layout, layer, src, dst, compute_edge_colors(w, float(np.abs(weight).max())))
+    return _edge_props(layout, layer, src, dst, compute_edge_colors(w, compute_largest_weight(weight)))
 
 
 def _nest(props: dict[str, object]) -> dict:

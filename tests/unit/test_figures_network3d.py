@@ -17,6 +17,7 @@ from singularity_dash.figures.network3d import (
     build_network_patch,
     compute_layout,
     compute_network_update,
+    compute_top_edges,
     compute_trace_index,
 )
 from singularity_dash.trace import LayerTrace, Trace
@@ -190,6 +191,21 @@ def test_top_k_edges_are_the_largest_contributions(mnist):
             assert len(srcs) == 3
             rest = np.delete(magnitude[dst], sorted(srcs))
             assert magnitude[dst, sorted(srcs)].min() >= rest.max()
+
+
+@pytest.mark.parametrize("n_active", [0, 2, 3, 40])
+def test_top_edges_of_sparse_activations_match_brute_force(n_active):
+    rng = np.random.default_rng(n_active)
+    weight = rng.normal(size=(32, 200)).astype(np.float32)
+    a_prev = np.zeros(200)
+    a_prev[rng.choice(200, n_active, replace=False)] = rng.random(n_active) + 0.1  # like a digit's few inked pixels
+    top = compute_top_edges(weight, a_prev, 3)
+    assert top.shape == (32, 3)
+    magnitude = np.abs(weight * a_prev)
+    for row, chosen in enumerate(top):
+        assert len(set(chosen.tolist())) == 3
+        rest = np.delete(magnitude[row], chosen)
+        assert magnitude[row, chosen].min() >= rest.max()  # nothing left out beats a chosen edge
 
 
 def test_edge_width_and_colour_follow_weights(mnist):
