@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from singularity_dash.errors import InputError
+from singularity_dash.figures.assemble import build_figure
 from singularity_dash.figures.colors import SEQUENTIAL_SCALE
 
 XOR_POINTS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
@@ -81,7 +82,7 @@ def build_surface_figure(surface: np.ndarray, title: str, current_input=None, ta
         text = [f"target {v}" for v in t]
     else:
         colors, symbols, text = ["#ffffff"] * 4, ["circle"] * 4, [""] * 4
-    # One constructor call with plain dicts: add_trace/update_layout chains cost several times more.
+    # Plain dicts in one build: add_trace/update_layout chains cost several times more.
     data = [
         {
             "type": "heatmap",
@@ -132,4 +133,4 @@ def build_surface_figure(surface: np.ndarray, title: str, current_input=None, ta
         "margin": {"l": 40, "r": 10, "t": 40, "b": 40},
         **(layout or {}),  # the caller's size and margins, without a second (costly) update_layout pass
     }
-    return go.Figure(data=data, layout=figure_layout)
+    return build_figure(data, figure_layout)
