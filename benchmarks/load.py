@@ -8,14 +8,27 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import zlib
 import math
 import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import brotli
+
 from singularity_dash.app import GZIP_LEVEL  # the server's level, so computed sizes match what it sends
 
+try:  # Python 3.14+; before that flask-compress itself depends on the backport
+    from compression import zstd
+except ImportError:
+    from backports import zstd
+
+# Exactly what Chromium accepts, so the server picks the encoding it picks for a browser (zstd);
+# gzip sizes for the tables are computed from the body at the server's gzip level.
+ACCEPT_ENCODING = "gzip, deflate, br, zstd"
+DECODERS = {"gzip": gzip.decompress, "br": brotli.decompress, "zstd": zstd.decompress,
+            "deflate": zlib.decompress, "": bytes}
 
 
 @dataclass(frozen=True)
@@ -45,7 +58,7 @@ def compute_gzip_size(data: bytes) -> int:
 
 
 class HttpTransport:
-    """A keep-alive HTTP/1.1 connection to one server that asks for gzip, like a browser."""
+    """A keep-alive HTTP/1.1 connection to one server, accepting the encodings a browser accepts."""
 
     def __init__(self, base_url: str, timeout: float = 30.0):
         parts = urlsplit(base_url)
@@ -61,7 +74,7 @@ class HttpTransport:
 
     def request(self, method: str, path: str, body: bytes | None = None) -> Response:
         """Send one request; reconnects once if the server closed the idle connection."""
-        headers = {"Accept-Encoding": "gzip", "Accept": "application/json, text/html, */*"}
+        headers = {"Accept-Encoding": ACCEPT_ENCODING, "Accept": "application/json, text/html, */*"}
         if body is not None:
             headers["Content-Type"] = "application/json"
         for attempt in (0, 1):
@@ -78,7 +91,7 @@ class HttpTransport:
                 continue
             elapsed = (time.perf_counter() - started) * 1000.0
             encoding = answer.getheader("Content-Encoding", "") or ""
-            data = gzip.decompress(wire) if encoding == "gzip" else wire
+            data = DECODERS[encoding](wire)
             if answer.getheader("Connection", "").lower() == "close":
                 self.close()
             return Response(answer.status, data, len(wire), elapsed, encoding)

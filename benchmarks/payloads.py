@@ -266,6 +266,16 @@ class InteractionRecord:
         return sum(e.response.gzip_bytes for e in self.exchanges)
 
     @property
+    def wire_bytes(self) -> int:
+        """Response bytes as sent, in the encoding the server chose for a browser's Accept-Encoding."""
+        return sum(e.response.wire_bytes for e in self.exchanges)
+
+    @property
+    def encodings(self) -> set[str]:
+        """The Content-Encodings the server answered with ("" for none)."""
+        return {e.response.content_encoding for e in self.exchanges}
+
+    @property
     def errors(self) -> list[str]:
         """Requests that answered neither 200 nor 204 (PreventUpdate)."""
         return [f"{e.output}: HTTP {e.response.status}" for e in self.exchanges if e.response.status not in (200, 204)]
