@@ -143,7 +143,7 @@ class ModelService:
         """The traced forward pass of input `x` (validated), from the cache when it holds it."""
         model = self.loaded(name, checkpoint)
         x = self._validate(model.spec, x)
-        key = f"trace:v1:{name}:{model.sha256[:16]}:{hash_input(x)}"
+        key = f"trace:v2:{name}:{model.sha256[:16]}:{hash_input(x)}"
         arrays = self.cache.get(key) if self.cache is not None else None
         cache_status = "hit" if arrays is not None else ("miss" if self.cache is not None else "off")
         if arrays is None:

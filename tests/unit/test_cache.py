@@ -19,6 +19,16 @@ def test_pack_roundtrip_and_no_pickles():
         unpack_arrays(pack_arrays({"objects": np.array([{"evil": 1}], dtype=object)}))
 
 
+def test_foreign_or_damaged_values_are_refused():
+    good = pack_arrays({"z0": np.arange(6, dtype=np.float32).reshape(2, 3), "a0": np.zeros(0)})
+    assert unpack_arrays(good)["z0"].shape == (2, 3)
+    object_header = good.replace(b'"<f4"', b'"|O8"', 1)
+    negative = good.replace(b"[2, 3]", b"[-1, 3]", 1)
+    for blob in (good[:-1], good + b"\0", b"PK\x03\x04" + good[4:], object_header, negative, good[:6], b"", "text"):
+        with pytest.raises(ValueError):
+            unpack_arrays(blob)
+
+
 def test_second_identical_call_is_a_hit_with_equal_arrays(service):
     fresh = ModelService(service.models_dir, build_cache(None))
     x = np.random.default_rng(1).random(784)
@@ -66,7 +76,7 @@ def test_redis_is_shared_between_two_services(service, redis_server):
     np.testing.assert_allclose(shared.layers[-1].a, service.forward("mnist", x).layers[-1].a)
 
 
-def test_redis_values_are_plain_npz_bytes(service, redis_server):
+def test_redis_values_are_packed_arrays_not_pickles(service, redis_server):
     import redis
 
     cache_service = ModelService(service.models_dir, build_cache(redis_server.url))
@@ -74,7 +84,10 @@ def test_redis_values_are_plain_npz_bytes(service, redis_server):
     client = redis.Redis.from_url(redis_server.url)
     keys = client.keys("singularity:trace:*")
     assert len(keys) == 1
-    assert client.get(keys[0]).startswith(b"PK")  # a zip (.npz) archive, not a pickle
+    value = client.get(keys[0])
+    assert value.startswith(b"SGA1")  # our tagged numeric format, not a pickle
+    trace = service.forward("xor", [1, 1])
+    np.testing.assert_array_equal(unpack_arrays(value)["a1"], trace.layers[1].a)
 
 
 def test_redis_outage_serves_uncached_then_resumes(service, redis_server, monkeypatch):
