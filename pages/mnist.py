@@ -26,7 +26,6 @@ from singularity_dash.figures.charts import OTHER_COLOR, PREDICTION_COLOR, build
 from singularity_dash.figures.histograms import build_weight_histogram
 from singularity_dash.figures.network3d import (
     build_network_figure,
-    build_network_patch,
     build_patch_from_update,
     compute_layout,
     compute_network_update,
@@ -651,7 +650,7 @@ def compute_view_outputs(service, digits, input_data, selection, position, table
         return out
 
     chosen = compute_selection_tuple(selection, trace.layer_sizes)
-    out["graph"] = build_graph_update(trace, chosen, only_selection=trigger == SELECTION)
+    out["graph"] = build_graph_update(trace, chosen, trigger)
 
     if new_input or new_weights:
         out["prediction"] = build_prediction_summary(trace, resolved)
@@ -680,18 +679,25 @@ def compute_view_outputs(service, digits, input_data, selection, position, table
     return out
 
 
-def build_graph_update(trace, chosen, only_selection: bool = False):
-    """The 3D view's Patch: colours, sizes and edges, never neuron positions.
+def build_graph_update(trace, chosen, trigger=None):
+    """The 3D view's Patch for what changed (`trigger` as in compute_view_outputs): never neuron positions.
 
-    A new selection changes only the selected neuron's ring and incoming edges, so only those two
-    traces are sent then.
+    The selected neuron's ring and incoming edges depend on the selection and the weights only: a
+    new input leaves them out, a new checkpoint sends only the edges' colours (their ends stay put),
+    and a new selection sends only those two traces.
     """
     net_layout = compute_layout(trace.layer_sizes)
-    if not only_selection:
-        return build_network_patch(net_layout, trace, chosen)
     index = compute_trace_index(net_layout)
     update = compute_network_update(net_layout, trace, chosen)
-    return build_patch_from_update({i: update[i] for i in (index.selected_edges, index.selected_neuron)})
+    selected = (index.selected_edges, index.selected_neuron)
+    if trigger == SELECTION:
+        update = {i: update[i] for i in selected}
+    elif trigger == INPUT:
+        update = {i: props for i, props in update.items() if i not in selected}
+    elif trigger == CHECKPOINT:
+        update = {i: props for i, props in update.items() if i != index.selected_neuron}
+        update[index.selected_edges] = {"line.color": update[index.selected_edges]["line.color"]}
+    return build_patch_from_update(update)
 
 
 def build_inspector_input_update(trace, chosen):

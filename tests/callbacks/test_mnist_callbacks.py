@@ -15,6 +15,7 @@ from PIL import Image
 from singularity_dash import mnist_view as mv
 from singularity_dash.app import create_app
 from singularity_dash.config import Config
+from singularity_dash.figures.network3d import build_network_figure, compute_layout, compute_trace_index
 from singularity_dash.memo import LruMemo
 from singularity_dash.notes import format_number
 from tests.figure_json import decode_figure
@@ -135,6 +136,27 @@ def test_network_patch_carries_no_neuron_positions(page, service, digits):
                   if tuple(op["location"]) == ("data", 2, "marker", "color"))
     _, activations = numpy_forward(service, digits.pixels(4))
     np.testing.assert_allclose(colors, activations[1], atol=1e-4)  # sent rounded to 4 decimals
+
+
+def test_input_and_checkpoint_patches_leave_the_fixed_parts_of_the_selection_alone(page, service, digits):
+    module, _ = page
+    index = compute_trace_index(compute_layout(mv.LAYER_SIZES))
+    selection = [1, 5]
+    new_input = module.compute_view_outputs(service, digits, mv.build_gallery_input(4), selection, 5, 1,
+                                            module.INPUT)["graph"]
+    touched = {loc[1] for loc in patch_locations(new_input)}
+    assert index.selected_edges not in touched and index.selected_neuron not in touched  # same neuron, same weights
+
+    at_init = module.compute_view_outputs(service, digits, mv.build_gallery_input(4), selection, 0, 1,
+                                          module.CHECKPOINT)["graph"]
+    sent = {tuple(op["location"]): op["params"]["value"] for op in at_init.to_plotly_json()["operations"]}
+    assert [loc for loc in sent if loc[1] == index.selected_edges] == [("data", index.selected_edges, "line", "color")]
+    assert not [loc for loc in sent if loc[1] == index.selected_neuron]  # the ring stays where it is
+    # The colours are those a full figure at the random init would draw for that neuron's 784 edges.
+    trace, _ = module.compute_trace(service, digits, mv.build_gallery_input(4), "c0")
+    full = build_network_figure(compute_layout(trace.layer_sizes), trace, (1, 5))
+    assert list(sent[("data", index.selected_edges, "line", "color")]) == list(full.data[index.selected_edges].line.color)
+    assert len(full.data[index.selected_edges].line.color) == 784 * 3
 
 
 def test_a_new_selection_patches_only_the_selection_traces(page, service, digits):
