@@ -26,7 +26,8 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             let pair = null;
             if (fromGraph) {
                 const point = clickData && clickData.points && clickData.points[0];
-                pair = point && Array.isArray(point.customdata) ? point.customdata.slice(0, 2) : null;
+                const custom = point && point.customdata;
+                pair = custom && (Array.isArray(custom) || ArrayBuffer.isView(custom)) ? Array.from(custom).slice(0, 2) : null;
             } else if (activeCell && typeof activeCell.row_id === "string") {
                 pair = activeCell.row_id.split("-");
             }

@@ -508,6 +508,10 @@ def build_network_figure(
         )
 
     for trace_i, props in update.items():
+        if "customdata" in props:
+            # As nested lists, not a 2D array: plotly.js decodes a 2D typed array into typed rows,
+            # and a click's customdata must reach Dash as a plain [layer, index, ...] list.
+            props = {**props, "customdata": props["customdata"].astype(float).round(4).tolist()}
         nested = _nest(props)
         for key, value in nested.items():
             if isinstance(value, dict):

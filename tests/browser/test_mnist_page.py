@@ -150,10 +150,13 @@ def test_select_neuron_in_table_shows_weight_map_and_timeline(dash_duo, app_conf
 def test_neuron_click_in_3d_and_misclassified_gallery_follows_timeline(dash_duo, app_config):
     open_mnist(dash_duo, app_config, "?digit=0")
     dash_duo.wait_for_element("#mnist-neuron-table td", timeout=TIMEOUT)
-    # What Plotly reports for a click on marker 5 of hidden layer 2 (customdata: layer, index, z, a).
+    # A click on marker 5 of hidden layer 2 hands Dash that point's row of the figure's customdata
+    # (layer, index, z, a); it must be a plain list, as the page sent it, for the click to name it.
     click_3d = "window.dash_clientside.set_props('mnist-graph', {clickData: arguments[0]});"
-    marker = {"points": [{"curveNumber": 2, "pointNumber": 5, "customdata": [2, 5, 0.5, 0.5]}]}
-    dash_duo.driver.execute_script(click_3d, marker)
+    row = dash_duo.driver.execute_script(
+        "return document.querySelector('#mnist-graph .js-plotly-plot').data[2].customdata[5];")
+    assert isinstance(row, list) and row[:2] == [2, 5]
+    dash_duo.driver.execute_script(click_3d, {"points": [{"curveNumber": 2, "pointNumber": 5, "customdata": row}]})
     dash_duo.wait_for_text_to_equal("#mnist-inspector-title", "Neuron h2.6 (hidden 2, #5)", timeout=TIMEOUT)
     WebDriverWait(dash_duo.driver, TIMEOUT).until(lambda d: "neuron=2-5" in d.current_url)
     # A click on an edge (no customdata) and one naming no neuron leave the selection alone.

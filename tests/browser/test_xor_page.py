@@ -86,6 +86,23 @@ def test_table_row_click_opens_the_inspector_with_the_right_z(dash_duo, app_conf
     assert dash_duo.get_logs() == []
 
 
+def test_a_click_on_a_3d_neuron_opens_the_inspector(dash_duo, app_config, service):
+    _open(dash_duo, app_config, "?x1=0&x2=1")
+    # The row of customdata Plotly hands a click on hidden neuron h2 (layer 1, index 1): a plain list.
+    row = dash_duo.driver.execute_script(
+        "const gd = document.querySelector('#xor-graph .js-plotly-plot');"
+        "const t = gd.data.findIndex(tr => Array.isArray(tr.customdata) && tr.customdata[0][0] === 1);"
+        "window.dash_clientside.set_props('xor-graph', {clickData: {points: [{curveNumber: t, pointNumber: 1,"
+        " customdata: gd.data[t].customdata[1]}]}});"
+        "return gd.data[t].customdata[1];")
+    assert row[:2] == [1, 1]
+    loaded = service.loaded("xor")
+    z = float(loaded.weights[0][1] @ np.array([0.0, 1.0]) + loaded.biases[0][1])
+    dash_duo.wait_for_text_to_equal("#xor-inspector-z", format_number(z), timeout=TIMEOUT)
+    WebDriverWait(dash_duo.driver, TIMEOUT).until(lambda d: "neuron=1-1" in d.current_url)
+    assert dash_duo.get_logs() == []
+
+
 def test_animation_plays_to_the_end(dash_duo, app_config):
     _open(dash_duo, app_config, "?x1=1&x2=0")
     count = compute_step_count((2, 2, 1))
