@@ -84,6 +84,11 @@ def test_gallery_digit_from_url_and_click(dash_duo, app_config, digits):
     WebDriverWait(dash_duo.driver, TIMEOUT).until(lambda d: len(d.execute_script(current)) == 1
                                                   and '"index":3' in d.execute_script(current)[0])
     assert items[3].is_displayed()  # the same element: not replaced by a re-render
+    # Each graph keeps its own height (dcc.Graph's inline 100% would stretch it to the whole row).
+    heights = dash_duo.driver.execute_script(
+        "return ['mnist-graph', 'mnist-probabilities', 'mnist-input-image']"
+        ".map(id => document.getElementById(id).getBoundingClientRect().height);")
+    assert heights == [620, 280, 300]
     assert dash_duo.get_logs() == []
 
 
