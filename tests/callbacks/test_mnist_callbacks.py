@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
 import sys
 
 import dash
@@ -19,6 +18,7 @@ from singularity_dash.figures.network3d import build_network_figure, compute_lay
 from singularity_dash.memo import LruMemo
 from singularity_dash.notes import format_number
 from tests.figure_json import decode_figure
+from tests.image_bytes import encode_image, to_data_url
 
 
 def find(component, element_id):
@@ -50,10 +50,8 @@ def numpy_forward(service, x, checkpoint="final"):
 
 def png_data_url(image: np.ndarray, fmt: str = "PNG") -> str:
     """A test digit enlarged to 112x112 as an upload data URL."""
-    buffer = io.BytesIO()
-    Image.fromarray(image).resize((112, 112)).save(buffer, fmt)
     mime = "image/png" if fmt == "PNG" else "image/jpeg"
-    return f"data:{mime};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return to_data_url(encode_image(Image.fromarray(image).resize((112, 112)), fmt), mime)
 
 
 def patch_values(patch) -> dict[tuple, object]:

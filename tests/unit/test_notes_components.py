@@ -377,7 +377,7 @@ def test_softmax_sentences_explain_winner_and_losers():
     assert format_percent(p[winner]) in won
     assert f"runner-up is '{runner}' at {format_percent(p[runner])}" in won
     lost = describe_neuron(trace, 3, last)
-    assert "does not pick it" in lost and f"rank 10 of 10" in lost and f"winner '{winner}'" in lost
+    assert "does not pick it" in lost and "rank 10 of 10" in lost and f"winner '{winner}'" in lost
     named = describe_neuron(trace, 3, winner, labels=[f"digit {i}" for i in range(10)])
     assert f"'digit {winner}' has the largest z" in named
 

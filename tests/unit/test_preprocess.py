@@ -23,6 +23,7 @@ from singularity_dash.preprocess import (
 )
 
 N_DIGITS = 200
+from tests.image_bytes import encode_image, to_data_url
 
 
 # ---------------------------------------------------------------- helpers
@@ -35,18 +36,6 @@ def load_mnist_test_images() -> np.ndarray:
     from singularity_dash.mnist_data import load_digits
 
     return load_digits(root, "test").images
-
-
-def encode(img: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
-    """Save a Pillow image to bytes in memory."""
-    buf = io.BytesIO()
-    img.save(buf, fmt, **kwargs)
-    return buf.getvalue()
-
-
-def to_data_url(data: bytes, mime: str = "image/png") -> str:
-    """Wrap bytes as a dcc.Upload-style data URL."""
-    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
 
 def make_photo_like(digit: np.ndarray, rng: np.random.Generator) -> bytes:
@@ -71,7 +60,7 @@ def make_photo_like(digit: np.ndarray, rng: np.random.Generator) -> bytes:
     arr = arr + ramp + rng.normal(0.0, 4.0, size=arr.shape).astype(np.float32)
     rgb = np.repeat(np.clip(arr, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
     rgb[..., 2] = np.clip(rgb[..., 2].astype(int) - 6, 0, 255)  # slightly warm paper
-    return encode(Image.fromarray(rgb), "JPEG", quality=int(rng.integers(60, 92)))
+    return encode_image(Image.fromarray(rgb), "JPEG", quality=int(rng.integers(60, 92)))
 
 
 def centre_of_mass(img: np.ndarray) -> tuple[float, float]:
@@ -122,7 +111,7 @@ def digits() -> np.ndarray:
 @pytest.fixture(scope="module")
 def plain_outputs(digits) -> list[np.ndarray]:
     """Each digit preprocessed straight from a lossless white-on-black PNG."""
-    return [preprocess_image(encode(Image.fromarray(d))) for d in digits]
+    return [preprocess_image(encode_image(Image.fromarray(d))) for d in digits]
 
 
 # ---------------------------------------------------------------- MNIST geometry
@@ -183,11 +172,11 @@ def digit7(digits) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def plain7(digit7) -> np.ndarray:
-    return preprocess_image(encode(Image.fromarray(digit7)))
+    return preprocess_image(encode_image(Image.fromarray(digit7)))
 
 
 def test_dark_on_light_equals_light_on_dark(digit7, plain7):
-    out = preprocess_image(encode(Image.fromarray(255 - digit7)))
+    out = preprocess_image(encode_image(Image.fromarray(255 - digit7)))
     np.testing.assert_allclose(out, plain7, atol=1e-5)
 
 
@@ -208,20 +197,20 @@ def test_exif_orientation_is_applied(digit7, plain7, orientation):
     stored = Image.fromarray(digit7).transpose(_EXIF_UNDO[orientation])
     exif = Image.Exif()
     exif[0x0112] = orientation
-    out = preprocess_image(encode(stored, "PNG", exif=exif))
+    out = preprocess_image(encode_image(stored, "PNG", exif=exif))
     np.testing.assert_allclose(out, plain7, atol=1e-5)
 
 
 def test_exif_rotated_jpeg_matches_upright_jpeg(digit7):
     big = Image.fromarray(255 - digit7).resize((280, 280)).convert("RGB")
-    upright = preprocess_image(encode(big, "JPEG", quality=95))
+    upright = preprocess_image(encode_image(big, "JPEG", quality=95))
     exif = Image.Exif()
     exif[0x0112] = 6
     rotated = big.transpose(Image.Transpose.ROTATE_90)
-    out = preprocess_image(encode(rotated, "JPEG", quality=95, exif=exif))
+    out = preprocess_image(encode_image(rotated, "JPEG", quality=95, exif=exif))
     assert correlation(out, upright) > 0.97
     # Without honouring the tag the digit would lie on its side.
-    unrotated = preprocess_image(encode(rotated, "JPEG", quality=95))
+    unrotated = preprocess_image(encode_image(rotated, "JPEG", quality=95))
     assert correlation(unrotated, upright) < 0.8
 
 
@@ -231,7 +220,7 @@ def test_rgba_ink_on_transparent_matches_plain(digit7, plain7):
     # Stripes of colour under fully transparent pixels must not show through.
     rgba[..., :3] = 255 * (np.arange(28)[:, None] % 2)[..., None]
     rgba[digit7 > 0, :3] = 0
-    out = preprocess_image(encode(Image.fromarray(rgba, "RGBA")))
+    out = preprocess_image(encode_image(Image.fromarray(rgba, "RGBA")))
     np.testing.assert_allclose(out, plain7, atol=1e-5)
 
 
@@ -239,28 +228,28 @@ def test_light_ink_on_transparent_is_not_lost(digit7, plain7):
     rgba = np.zeros((28, 28, 4), np.uint8)
     rgba[..., :3] = 255
     rgba[..., 3] = digit7
-    out = preprocess_image(encode(Image.fromarray(rgba, "RGBA")))
+    out = preprocess_image(encode_image(Image.fromarray(rgba, "RGBA")))
     np.testing.assert_allclose(out, plain7, atol=1e-5)
 
 
 def test_palette_png_matches_plain(digit7, plain7):
     img = Image.fromarray(digit7).convert("P")
     assert img.mode == "P"
-    out = preprocess_image(encode(img))
+    out = preprocess_image(encode_image(img))
     np.testing.assert_allclose(out, plain7, atol=1e-5)
 
 
 def test_16bit_png_matches_plain(digit7, plain7):
     img = Image.fromarray(digit7.astype(np.uint16) * 257)
-    data = encode(img)
+    data = encode_image(img)
     assert Image.open(io.BytesIO(data)).mode.startswith("I")
     np.testing.assert_allclose(preprocess_image(data), plain7, atol=1e-5)
 
 
 def test_cmyk_jpeg_matches_rgb_jpeg(digit7):
     rgb = Image.fromarray(255 - digit7).resize((140, 140)).convert("RGB")
-    plain = preprocess_image(encode(rgb, "JPEG", quality=95))
-    data = encode(rgb.convert("CMYK"), "JPEG", quality=95)
+    plain = preprocess_image(encode_image(rgb, "JPEG", quality=95))
+    data = encode_image(rgb.convert("CMYK"), "JPEG", quality=95)
     assert Image.open(io.BytesIO(data)).mode == "CMYK"
     assert correlation(preprocess_image(data), plain) > 0.97
 
@@ -271,15 +260,15 @@ def test_animated_gif_uses_first_frame(digits):
     first.save(buf, "GIF", save_all=True, append_images=[second], duration=100, loop=0)
     animated = buf.getvalue()
     assert Image.open(io.BytesIO(animated)).n_frames == 2
-    expected = preprocess_image(encode(first, "GIF"))
+    expected = preprocess_image(encode_image(first, "GIF"))
     np.testing.assert_allclose(preprocess_image(animated), expected, atol=1e-5)
-    assert correlation(preprocess_image(animated), preprocess_image(encode(second, "GIF"))) < 0.9
+    assert correlation(preprocess_image(animated), preprocess_image(encode_image(second, "GIF"))) < 0.9
 
 
 @pytest.mark.parametrize("fmt", ["BMP", "WEBP", "GIF"])
 def test_other_raster_formats_are_accepted(digit7, plain7, fmt):
     kwargs = {"lossless": True} if fmt == "WEBP" else {}
-    out = preprocess_image(encode(Image.fromarray(digit7), fmt, **kwargs))
+    out = preprocess_image(encode_image(Image.fromarray(digit7), fmt, **kwargs))
     assert correlation(out, plain7) > 0.99
 
 
@@ -287,7 +276,7 @@ def test_thin_pen_strokes_are_thickened_like_mnist():
     img = Image.new("L", (600, 600), 255)
     draw = ImageDraw.Draw(img)
     draw.line([(150, 100), (450, 100), (250, 520)], fill=0, width=4)  # a thin-pen "7"
-    out = preprocess_image(encode(img))
+    out = preprocess_image(encode_image(img))
     assert_digit(out)
     # MNIST digits have ~100 pixels above 0.5; a 4 px line scaled by 1/21 would have almost none.
     assert (out > 0.5).sum() >= 40
@@ -297,7 +286,7 @@ def test_large_jpeg_is_fast(digit7):
     big = Image.fromarray(255 - digit7).resize((2800, 2800)).convert("RGB")
     canvas = Image.new("RGB", (4000, 3000), (225, 222, 215))
     canvas.paste(big, (700, 100))
-    data = encode(canvas, "JPEG", quality=90)
+    data = encode_image(canvas, "JPEG", quality=90)
     preprocess_image(data)  # warm up imports and caches
     start = time.perf_counter()
     out = preprocess_image(data)
@@ -307,7 +296,7 @@ def test_large_jpeg_is_fast(digit7):
 
 def test_large_png_is_reasonably_fast(digit7):
     big = Image.fromarray(digit7).resize((3000, 3000))
-    data = encode(big, "PNG", compress_level=1)
+    data = encode_image(big, "PNG", compress_level=1)
     start = time.perf_counter()
     out = preprocess_image(data)
     assert time.perf_counter() - start < 1.5
@@ -323,29 +312,29 @@ def test_large_png_is_reasonably_fast(digit7):
 )
 def test_blank_images_say_no_digit_found(arr):
     with pytest.raises(InputError, match="No digit found"):
-        preprocess_image(encode(Image.fromarray(arr)))
+        preprocess_image(encode_image(Image.fromarray(arr)))
 
 
 def test_fully_transparent_image_has_no_digit():
     img = Image.new("RGBA", (50, 50), (0, 0, 0, 0))
     with pytest.raises(InputError, match="No digit found"):
-        preprocess_image(encode(img))
+        preprocess_image(encode_image(img))
 
 
 def test_pixel_limit_is_checked_before_decoding():
     img = Image.fromarray(np.zeros((200, 300), np.uint8))
     with pytest.raises(InputError, match=r"200 = 60,000 pixels; the limit is 50,000"):
-        preprocess_image(encode(img), max_pixels=50_000)
+        preprocess_image(encode_image(img), max_pixels=50_000)
 
 
 def test_truncated_png_is_an_input_error(digit7):
-    data = encode(Image.fromarray(digit7).resize((200, 200)))
+    data = encode_image(Image.fromarray(digit7).resize((200, 200)))
     with pytest.raises(InputError, match="truncated or corrupt"):
         preprocess_image(data[: len(data) // 2])
 
 
 def test_truncated_jpeg_is_an_input_error(digit7):
-    data = encode(Image.fromarray(digit7).resize((200, 200)), "JPEG")
+    data = encode_image(Image.fromarray(digit7).resize((200, 200)), "JPEG")
     with pytest.raises(InputError, match="truncated or corrupt"):
         preprocess_image(data[: len(data) // 2])
 
@@ -368,7 +357,7 @@ def test_non_raster_files_are_refused_by_name(data, name):
 
 def test_tiff_is_refused_by_name(digit7):
     with pytest.raises(InputError, match="TIFF"):
-        preprocess_image(encode(Image.fromarray(digit7), "TIFF"))
+        preprocess_image(encode_image(Image.fromarray(digit7), "TIFF"))
 
 
 @pytest.mark.parametrize("bad", [None, "a string", 12, [1, 2, 3]])
@@ -440,7 +429,7 @@ def test_decode_upload_rejects_non_strings(bad):
 
 
 def test_preprocess_data_url_matches_two_steps(digit7, plain7):
-    out = preprocess_data_url(to_data_url(encode(Image.fromarray(digit7))))
+    out = preprocess_data_url(to_data_url(encode_image(Image.fromarray(digit7))))
     np.testing.assert_allclose(out, plain7, atol=1e-6)
 
 
@@ -563,7 +552,7 @@ def _random_image(mode: str, width: int, height: int, content: str, seed: int) -
 def test_any_small_image_gives_a_digit_or_an_input_error(fmt, mode, width, height, content, seed):
     if mode not in _FORMAT_MODES[fmt]:
         mode = sorted(_FORMAT_MODES[fmt])[0]
-    data = encode(_random_image(mode, width, height, content, seed), fmt)
+    data = encode_image(_random_image(mode, width, height, content, seed), fmt)
     assert_digit_or_input_error(data)
 
 
@@ -582,7 +571,7 @@ def test_any_bytes_give_a_digit_or_an_input_error(data):
 def test_damaged_files_give_a_digit_or_an_input_error(fmt, cut, flip):
     img = Image.new("RGB", (40, 40), "white")
     ImageDraw.Draw(img).line([(8, 8), (30, 30)], fill="black", width=4)
-    data = bytearray(encode(img.convert("P") if fmt == "GIF" else img, fmt))
+    data = bytearray(encode_image(img.convert("P") if fmt == "GIF" else img, fmt))
     data[flip % len(data)] ^= 0xFF  # corrupt one byte
     data = bytes(data[: max(1, int(len(data) * cut))])
     assert_digit_or_input_error(data)

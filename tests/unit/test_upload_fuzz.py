@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import gzip
 import io
 import struct
@@ -17,18 +16,10 @@ from singularity_dash.errors import InputError
 from singularity_dash.preprocess import decode_upload, preprocess_image
 
 OK, ERROR = "ok", "error"
+from tests.image_bytes import encode_image, to_data_url
 
 
 # ---------------------------------------------------------------- builders (all in memory)
-
-def _encode(img: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, fmt, **kwargs)
-    return buf.getvalue()
-
-
-def _url(data: bytes, mime: str = "image/png") -> str:
-    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
 
 def _digit(size: int = 120, mode: str = "L") -> Image.Image:
@@ -69,14 +60,14 @@ def _png_zero_bomb(side: int = 20_000) -> bytes:
 
 def _gif_huge_screen() -> bytes:
     """A GIF whose logical screen claims 65535x65535 pixels."""
-    data = bytearray(_encode(_digit(32), "GIF"))
+    data = bytearray(encode_image(_digit(32), "GIF"))
     data[6:10] = struct.pack("<HH", 65535, 65535)
     return bytes(data)
 
 
 def _jpeg_huge_sof() -> bytes:
     """A small JPEG whose frame header is edited to claim 60000x60000 pixels."""
-    data = bytearray(_encode(_digit(64).convert("RGB"), "JPEG"))
+    data = bytearray(encode_image(_digit(64).convert("RGB"), "JPEG"))
     sof = data.index(b"\xff\xc0")
     data[sof + 5 : sof + 9] = struct.pack(">HH", 60000, 60000)
     return bytes(data)
@@ -92,31 +83,31 @@ def _animated_gif() -> bytes:
 def _rgba_transparent() -> bytes:
     rgba = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
     ImageDraw.Draw(rgba).line([(20, 20), (80, 80)], fill=(0, 0, 0, 255), width=8)
-    return _encode(rgba)
+    return encode_image(rgba)
 
 
 def _exif_rotated_jpeg() -> bytes:
     exif = Image.Exif()
     exif[0x0112] = 6
-    return _encode(_digit(200).convert("RGB").rotate(90, expand=True), "JPEG", exif=exif)
+    return encode_image(_digit(200).convert("RGB").rotate(90, expand=True), "JPEG", exif=exif)
 
 
 def _bad_exif_jpeg() -> bytes:
     """A JPEG whose EXIF segment is garbage."""
-    data = _encode(_digit(80).convert("RGB"), "JPEG")
+    data = encode_image(_digit(80).convert("RGB"), "JPEG")
     app1 = b"Exif\x00\x00" + b"MM\x00*\x00\x00\x00\x08\xff\xff" + b"\x00" * 20
     return data[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + data[2:]
 
 
 def _png_bad_crc() -> bytes:
-    data = bytearray(_encode(_digit(64)))
+    data = bytearray(encode_image(_digit(64)))
     data[29] ^= 0xFF  # inside the IHDR CRC
     return bytes(data)
 
 
 def _sixteen_bit_png() -> bytes:
     arr = 65535 - (np.asarray(_digit(90), dtype=np.uint16) * 257)
-    return _encode(Image.fromarray(arr.astype(np.uint16)))
+    return encode_image(Image.fromarray(arr.astype(np.uint16)))
 
 
 def _half(data: bytes) -> bytes:
@@ -124,7 +115,7 @@ def _half(data: bytes) -> bytes:
 
 
 def _contents(data: bytes, mime: str = "image/png") -> str:
-    return _url(data, mime)
+    return to_data_url(data, mime)
 
 
 # name -> (builder of dcc.Upload contents, expected outcome or None for "either")
@@ -135,7 +126,7 @@ CASES = {
     "not_a_data_url": (lambda: "hello world", ERROR),
     "no_comma": (lambda: "data:image/png;base64", ERROR),
     "not_base64_header": (lambda: "data:text/plain,hello", ERROR),
-    "wrong_padding": (lambda: _contents(_encode(_digit()))[:-1], ERROR),
+    "wrong_padding": (lambda: _contents(encode_image(_digit()))[:-1], ERROR),
     "bad_base64_characters": (lambda: "data:image/png;base64,@@@@####", ERROR),
     "non_ascii_base64": (lambda: "data:image/png;base64,ééééé===", ERROR),
     "huge_base64_string": (lambda: "data:image/png;base64," + "A" * 7_000_000, ERROR),
@@ -144,12 +135,12 @@ CASES = {
     "svg": (lambda: _contents(b'<svg xmlns="http://www.w3.org/2000/svg"><text>4</text></svg>', "image/svg+xml"), ERROR),
     "html": (lambda: _contents(b"<!doctype html><html><body>4</body></html>", "text/html"), ERROR),
     "pdf": (lambda: _contents(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n%%EOF", "application/pdf"), ERROR),
-    "tiff_refused": (lambda: _contents(_encode(_digit(), "TIFF"), "image/tiff"), ERROR),
-    "ico_refused": (lambda: _contents(_encode(_digit(64), "ICO"), "image/x-icon"), ERROR),
+    "tiff_refused": (lambda: _contents(encode_image(_digit(), "TIFF"), "image/tiff"), ERROR),
+    "ico_refused": (lambda: _contents(encode_image(_digit(64), "ICO"), "image/x-icon"), ERROR),
     "heic_signature": (lambda: _contents(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64), ERROR),
-    "truncated_png": (lambda: _contents(_half(_encode(_digit(300)))), ERROR),
+    "truncated_png": (lambda: _contents(_half(encode_image(_digit(300)))), ERROR),
     "png_header_only_8_bytes": (lambda: _contents(b"\x89PNG\r\n\x1a\n"), ERROR),
-    "truncated_jpeg": (lambda: _contents(_half(_encode(_digit(300).convert("RGB"), "JPEG")), "image/jpeg"), ERROR),
+    "truncated_jpeg": (lambda: _contents(_half(encode_image(_digit(300).convert("RGB"), "JPEG")), "image/jpeg"), ERROR),
     "png_bad_crc": (lambda: _contents(_png_bad_crc()), ERROR),
     "png_bomb_header_only": (lambda: _contents(_png_header_only(20_000, 20_000)), ERROR),
     "png_bomb_compressed_zeros": (lambda: _contents(_png_zero_bomb()), ERROR),
@@ -157,39 +148,39 @@ CASES = {
     "jpeg_bomb_sof": (lambda: _contents(_jpeg_huge_sof(), "image/jpeg"), ERROR),
     "png_bomb_just_over_limit": (lambda: _contents(_png_header_only(6000, 5000)), ERROR),
     "png_zero_width": (lambda: _contents(_png_header_only(0, 10)), ERROR),
-    "one_by_one_black": (lambda: _contents(_encode(Image.new("L", (1, 1), 0))), ERROR),
-    "one_by_one_white": (lambda: _contents(_encode(Image.new("L", (1, 1), 255))), ERROR),
-    "all_black": (lambda: _contents(_encode(Image.new("RGB", (200, 150), "black"))), ERROR),
-    "all_white": (lambda: _contents(_encode(Image.new("RGB", (200, 150), "white"))), ERROR),
-    "all_transparent": (lambda: _contents(_encode(Image.new("RGBA", (50, 50), (0, 0, 0, 0)))), ERROR),
-    "plain_png": (lambda: _contents(_encode(_digit())), OK),
+    "one_by_one_black": (lambda: _contents(encode_image(Image.new("L", (1, 1), 0))), ERROR),
+    "one_by_one_white": (lambda: _contents(encode_image(Image.new("L", (1, 1), 255))), ERROR),
+    "all_black": (lambda: _contents(encode_image(Image.new("RGB", (200, 150), "black"))), ERROR),
+    "all_white": (lambda: _contents(encode_image(Image.new("RGB", (200, 150), "white"))), ERROR),
+    "all_transparent": (lambda: _contents(encode_image(Image.new("RGBA", (50, 50), (0, 0, 0, 0)))), ERROR),
+    "plain_png": (lambda: _contents(encode_image(_digit())), OK),
     "sixteen_bit_png": (lambda: _contents(_sixteen_bit_png()), OK),
-    "one_bit_png": (lambda: _contents(_encode(_digit().point(lambda v: 255 if v > 128 else 0).convert("1"))), OK),
-    "la_png": (lambda: _contents(_encode(_digit(mode="LA"))), OK),
-    "interlaced_png": (lambda: _contents(_encode(_digit(), interlace=1)), OK),
+    "one_bit_png": (lambda: _contents(encode_image(_digit().point(lambda v: 255 if v > 128 else 0).convert("1"))), OK),
+    "la_png": (lambda: _contents(encode_image(_digit(mode="LA"))), OK),
+    "interlaced_png": (lambda: _contents(encode_image(_digit(), interlace=1)), OK),
     "rgba_transparent_background": (lambda: _contents(_rgba_transparent()), OK),
-    "cmyk_jpeg": (lambda: _contents(_encode(_digit(mode="CMYK"), "JPEG"), "image/jpeg"), OK),
-    "progressive_jpeg": (lambda: _contents(_encode(_digit(mode="RGB"), "JPEG", progressive=True), "image/jpeg"), OK),
-    "grayscale_jpeg": (lambda: _contents(_encode(_digit(), "JPEG"), "image/jpeg"), OK),
+    "cmyk_jpeg": (lambda: _contents(encode_image(_digit(mode="CMYK"), "JPEG"), "image/jpeg"), OK),
+    "progressive_jpeg": (lambda: _contents(encode_image(_digit(mode="RGB"), "JPEG", progressive=True), "image/jpeg"), OK),
+    "grayscale_jpeg": (lambda: _contents(encode_image(_digit(), "JPEG"), "image/jpeg"), OK),
     "exif_rotated_jpeg": (lambda: _contents(_exif_rotated_jpeg(), "image/jpeg"), OK),
     "garbage_exif_jpeg": (lambda: _contents(_bad_exif_jpeg(), "image/jpeg"), OK),
     "jpeg_with_garbage_appended": (
-        lambda: _contents(_encode(_digit(mode="RGB"), "JPEG") + b"\x00GARBAGE" * 500, "image/jpeg"),
+        lambda: _contents(encode_image(_digit(mode="RGB"), "JPEG") + b"\x00GARBAGE" * 500, "image/jpeg"),
         OK,
     ),
-    "palette_gif": (lambda: _contents(_encode(_digit(mode="P"), "GIF"), "image/gif"), OK),
+    "palette_gif": (lambda: _contents(encode_image(_digit(mode="P"), "GIF"), "image/gif"), OK),
     "animated_gif": (lambda: _contents(_animated_gif(), "image/gif"), OK),
-    "bmp": (lambda: _contents(_encode(_digit(mode="RGB"), "BMP"), "image/bmp"), OK),
-    "webp": (lambda: _contents(_encode(_digit(mode="RGB"), "WEBP"), "image/webp"), OK),
-    "webp_rgba": (lambda: _contents(_encode(Image.open(io.BytesIO(_rgba_transparent())), "WEBP"), "image/webp"), OK),
-    "wrong_mime_for_png": (lambda: _contents(_encode(_digit()), "application/octet-stream"), OK),
-    "thin_strip_1x2000": (lambda: _contents(_encode(Image.new("L", (2000, 1), 128))), ERROR),
+    "bmp": (lambda: _contents(encode_image(_digit(mode="RGB"), "BMP"), "image/bmp"), OK),
+    "webp": (lambda: _contents(encode_image(_digit(mode="RGB"), "WEBP"), "image/webp"), OK),
+    "webp_rgba": (lambda: _contents(encode_image(Image.open(io.BytesIO(_rgba_transparent())), "WEBP"), "image/webp"), OK),
+    "wrong_mime_for_png": (lambda: _contents(encode_image(_digit()), "application/octet-stream"), OK),
+    "thin_strip_1x2000": (lambda: _contents(encode_image(Image.new("L", (2000, 1), 128))), ERROR),
     "gzip_file": (lambda: _contents(gzip.compress(b"not an image" * 50)), ERROR),
     "single_dark_pixel_on_white": (
-        lambda: _contents(_encode(Image.fromarray(np.pad(np.zeros((1, 1), np.uint8), 20, constant_values=255)))),
+        lambda: _contents(encode_image(Image.fromarray(np.pad(np.zeros((1, 1), np.uint8), 20, constant_values=255)))),
         OK,
     ),
-    "noise_png": (lambda: _contents(_encode(Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64), dtype=np.uint8)))), None),
+    "noise_png": (lambda: _contents(encode_image(Image.fromarray(np.random.default_rng(1).integers(0, 256, (64, 64), dtype=np.uint8)))), None),
 }
 
 
