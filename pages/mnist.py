@@ -29,6 +29,7 @@ from singularity_dash.figures.network3d import (
     build_patch_from_update,
     compute_layout,
     compute_network_update,
+    compute_selection_update,
     compute_trace_index,
 )
 from singularity_dash.figures.weights import (
@@ -687,13 +688,12 @@ def build_graph_update(trace, chosen, trigger=None):
     and a new selection sends only those two traces.
     """
     net_layout = compute_layout(trace.layer_sizes)
+    if trigger == SELECTION:
+        return build_patch_from_update(compute_selection_update(net_layout, trace, chosen))
     index = compute_trace_index(net_layout)
     update = compute_network_update(net_layout, trace, chosen)
-    selected = (index.selected_edges, index.selected_neuron)
-    if trigger == SELECTION:
-        update = {i: update[i] for i in selected}
-    elif trigger == INPUT:
-        update = {i: props for i, props in update.items() if i not in selected}
+    if trigger == INPUT:
+        update = {i: props for i, props in update.items() if i not in (index.selected_edges, index.selected_neuron)}
     elif trigger == CHECKPOINT:
         update = {i: props for i, props in update.items() if i != index.selected_neuron}
         update[index.selected_edges] = {"line.color": update[index.selected_edges]["line.color"]}

@@ -362,21 +362,33 @@ def compute_network_update(
             keep = buckets == b
             update[trace_i] = _edge_props(layout, k, src[keep], dst[keep], colors[keep])
 
-    update[index.selected_edges] = _selected_edge_props(layout, trace, activations, selection)
+    update.update(_selection_props(layout, trace, selection))
+    return update
+
+
+def compute_selection_update(layout: NetworkLayout, trace: Trace, selection=None) -> dict[int, dict[str, object]]:
+    """Only the selected neuron's ring and incoming edges (what a new selection changes)."""
+    selection = _check_inputs(layout, trace, selection, edges_per_neuron=1)  # no top edges are drawn here
+    return _selection_props(layout, trace, selection)
+
+
+def _selection_props(layout: NetworkLayout, trace: Trace, selection) -> dict[int, dict[str, object]]:
+    """{trace index: props} of the ring and incoming edges for a checked selection (or None)."""
+    index = compute_trace_index(layout)
     if selection is None:
-        update[index.selected_neuron] = {"x": [], "y": [], "z": [], "hovertext": []}
+        ring = {"x": [], "y": [], "z": [], "hovertext": []}
     else:
         layer, i = selection
-        update[index.selected_neuron] = {
+        ring = {
             "x": [float(layout.x[layer][i])],
             "y": [float(layout.y[layer][i])],
             "z": [float(layout.z[layer][i])],
             "hovertext": [f"selected: {layout.layer_names[layer]} · {layout.labels[layer][i]}"],
         }
-    return update
+    return {index.selected_edges: _selected_edge_props(layout, trace, selection), index.selected_neuron: ring}
 
 
-def _selected_edge_props(layout: NetworkLayout, trace: Trace, activations, selection) -> dict:
+def _selected_edge_props(layout: NetworkLayout, trace: Trace, selection) -> dict:
     """Every incoming edge of the selected neuron (none for an input neuron or no selection)."""
     if selection is None or selection[0] == 0:
         return {"x": [], "y": [], "z": [], "line.color": []}

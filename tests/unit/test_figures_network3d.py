@@ -17,6 +17,7 @@ from singularity_dash.figures.network3d import (
     build_network_patch,
     compute_layout,
     compute_network_update,
+    compute_selection_update,
     compute_top_edges,
     compute_trace_index,
 )
@@ -281,6 +282,20 @@ def test_update_matches_figure_and_never_moves_neurons():
     for trace_i, props in update.items():
         for path, value in props.items():
             assert as_sent(fig.data[trace_i][path]) == as_sent(value), (trace_i, path)
+
+
+@pytest.mark.parametrize("selection", [None, (0, 3), (1, 7), (3, 2)])
+def test_selection_update_is_the_selection_part_of_the_full_update(selection):
+    layout = compute_layout(MNIST)
+    trace = make_trace(MNIST, seed=4)
+    index = compute_trace_index(layout)
+    full = compute_network_update(layout, trace, selection)
+    only = compute_selection_update(layout, trace, selection)
+    assert set(only) == {index.selected_edges, index.selected_neuron}
+    for trace_i, props in only.items():
+        assert {path: as_sent(v) for path, v in props.items()} == {path: as_sent(v) for path, v in full[trace_i].items()}
+    with pytest.raises(InputError):
+        compute_selection_update(layout, trace, (4, 0))
 
 
 def test_patch_carries_no_neuron_geometry_and_follows_new_input():
